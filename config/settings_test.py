@@ -1,0 +1,15 @@
+"""Settings for the test suite: the same settings module, with TESTING on and fast hashing."""
+
+import os
+
+os.environ.setdefault("TESTING", "1")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES["default"] = {  # noqa: F405
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": os.environ.get("TEST_MEDIA_ROOT", "/tmp/emeterai-test-media")},
+}
