@@ -230,6 +230,8 @@ QUOTA_PLATFORM_URL = env("QUOTA_PLATFORM_URL")
 QUOTA_PLATFORM_TOKEN = env("QUOTA_PLATFORM_TOKEN")
 PAYOUT_URL = env("PAYOUT_URL")
 PAYOUT_TOKEN = env("PAYOUT_TOKEN")
+# Approved remedies wait (are not sent to the gateways) while this is on, e.g. during platform maintenance.
+REMEDIES_PAUSED = env_bool("REMEDIES_PAUSED", False)
 GATEWAY_TIMEOUT_SECONDS = float(env("GATEWAY_TIMEOUT_SECONDS", 10))
 
 # Workflow timers and personal data retention.
@@ -279,7 +281,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }
 
 # Production hardening: on whenever DEBUG is off.

@@ -1,3 +1,130 @@
-from django.db import models
+"""Every message in or out of a ticket, in order, with its delivery status; outbound ones form the outbox."""
 
-# Create your models here.
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("Inbound")
+    OUTBOUND = "out", _("Outbound")
+
+
+class MessageChannel(models.TextChoices):
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    EMAIL = "email", _("Email")
+    WEB = "web", _("Status page")
+    NOTE = "note", _("Internal note")
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+    RECEIVED = "received", _("Received")
+
+
+# Delivery statuses only move forward: a late "delivered" never undoes "read".
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.READ: 3,
+    MessageStatus.FAILED: 4,
+    MessageStatus.RECEIVED: 0,
+}
+
+
+class MessageQuerySet(models.QuerySet):
+    def public(self):
+        return self.exclude(channel=MessageChannel.NOTE)
+
+    def outbox(self):
+        return self.filter(direction=Direction.OUTBOUND, status=MessageStatus.QUEUED).exclude(
+            channel__in=[MessageChannel.NOTE, MessageChannel.WEB]
+        )
+
+
+class Message(models.Model):
+    """A message on a ticket: inbound from the applicant, outbound to them, or an internal note.
+
+    An outbound message is written in the transaction of the change that causes it (status `queued`)
+    and delivered by a task after commit; `claimed_at` makes sure only one worker sends it.
+    """
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    channel = models.CharField(max_length=16, choices=MessageChannel.choices)
+    event = models.CharField(max_length=32, blank=True, help_text=_("Event that caused a notification"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    to_address = models.CharField(max_length=254, blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    content_sid = models.CharField(max_length=64, blank=True)
+    content_variables = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    provider_id = models.CharField(max_length=255, blank=True, help_text=_("Twilio MessageSid or Message-ID"))
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"]),
+            models.Index(fields=["status", "direction", "created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "direction", "provider_id"],
+                condition=~Q(provider_id=""),
+                name="unique_provider_message",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.channel} #{self.pk}"
+
+    @property
+    def is_internal(self):
+        return self.channel == MessageChannel.NOTE
+
+    def advance_status(self, status):
+        """Move the delivery status forward only; returns whether it changed."""
+        if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(self.status, -1):
+            return False
+        self.status = status
+        return True
+
+
+class CannedReply(models.Model):
+    """A reply agents pick from, in both languages, with placeholders {name} {reference} {quantity} {link}."""
+
+    title = models.CharField(max_length=120, unique=True)
+    body_id = models.TextField(_("text (Bahasa Indonesia)"))
+    body_en = models.TextField(_("text (English)"))
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self):
+        return self.title

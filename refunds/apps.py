@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class RefundsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'refunds'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "refunds"

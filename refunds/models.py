@@ -1,3 +1,150 @@
-from django.db import models
+"""Remedies (quota adjustments and money refunds), their approval, and the append-only ledger."""
 
-# Create your models here.
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class RemedyKind(models.TextChoices):
+    QUOTA = "quota", _("Quota restoration")
+    REFUND = "refund", _("Money refund")
+
+
+class RemedyState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    WITHDRAWN = "withdrawn", _("Sent back")
+    APPROVED = "approved", _("Approved")
+    APPLIED = "applied", _("Applied")
+    FAILED = "failed", _("Failed")
+
+
+class Remedy(models.Model):
+    """One proposal to restore quota or refund money; applied at most once under its idempotency key.
+
+    `QuotaAdjustment` and `Refund` are the two kinds, as proxies over this one table so that bulk
+    approval and the ledger share one id space.
+    """
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="remedies")
+    kind = models.CharField(max_length=8, choices=RemedyKind.choices)
+    state = models.CharField(
+        max_length=16, choices=RemedyState.choices, default=RemedyState.PROPOSED, db_index=True
+    )
+    quantity = models.PositiveIntegerField(null=True, blank=True, help_text=_("Stamps to restore"))
+    amount = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("Rupiah to refund"))
+    account = models.CharField(max_length=254, blank=True, help_text=_("Stamping platform account"))
+    payout_method = models.CharField(max_length=8, blank=True)
+    payout_account = models.CharField(max_length=64, blank=True)
+    payout_name = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remedies_proposed"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="remedies_approved",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    withdrawn_reason = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    provider_reference = models.CharField(max_length=128, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "remedies"
+        indexes = [models.Index(fields=["state", "approved_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} ({self.ticket_id})"
+
+    @property
+    def is_quota(self):
+        return self.kind == RemedyKind.QUOTA
+
+    def describe(self):
+        if self.is_quota:
+            return f"{self.quantity} e-meterai"
+        return f"Rp {self.amount:,}".replace(",", ".")
+
+
+class QuotaAdjustmentManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=RemedyKind.QUOTA)
+
+
+class RefundManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=RemedyKind.REFUND)
+
+
+class QuotaAdjustment(Remedy):
+    objects = QuotaAdjustmentManager()
+
+    class Meta:
+        proxy = True
+
+
+class Refund(Remedy):
+    objects = RefundManager()
+
+    class Meta:
+        proxy = True
+
+
+class LedgerEntry(models.Model):
+    """Append-only record of an applied remedy; one per remedy, enforced by the database."""
+
+    remedy = models.OneToOneField(Remedy, on_delete=models.PROTECT, related_name="ledger_entry")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=RemedyKind.choices)
+    quantity = models.PositiveIntegerField(default=0)
+    amount = models.PositiveBigIntegerField(default=0)
+    account = models.CharField(max_length=254, blank=True)
+    gateway = models.CharField(max_length=16)
+    provider_reference = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self):
+        return f"{self.kind} {self.quantity or self.amount} for remedy {self.remedy_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("The ledger is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The ledger is append-only.")
+
+
+class ReconciliationMismatch(models.Model):
+    """A difference found by `reconcile` between the ledger and the remedies' states."""
+
+    day = models.DateField(db_index=True)
+    remedy = models.ForeignKey(Remedy, null=True, on_delete=models.CASCADE, related_name="+")
+    problem = models.CharField(max_length=64)
+    detail = models.TextField(blank=True)
+    found_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-found_at"]
+        verbose_name_plural = "reconciliation mismatches"
+
+    def __str__(self):
+        return f"{self.day}: {self.problem}"

@@ -1,3 +1,382 @@
-from django.db import models
+"""The ticket, its workflow (one django-fsm-2 state machine), its log, serial numbers and evidence."""
 
-# Create your models here.
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from tickets import roles
+
+# Crockford-style alphabet without 0/O, 1/I/L, U: easy to read aloud over the phone.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 7
+
+
+def new_reference():
+    return "EMT-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def new_tracking_token():
+    return secrets.token_urlsafe(24)
+
+
+class State(models.TextChoices):
+    REPORTED = "reported", _("Reported")
+    IN_REVIEW = "in_review", _("In review")
+    AWAITING_INFO = "awaiting_info", _("Awaiting information")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    RESOLVED = "resolved", _("Quota restored / Money refunded")
+    CLOSED = "closed", _("Closed")
+    REJECTED = "rejected", _("Rejected")
+    DUPLICATE = "duplicate", _("Duplicate")
+    REMEDY_FAILED = "remedy_failed", _("Remedy failed")
+
+
+OPEN_STATES = [
+    State.REPORTED,
+    State.IN_REVIEW,
+    State.AWAITING_INFO,
+    State.AWAITING_APPROVAL,
+    State.APPROVED,
+    State.REMEDY_FAILED,
+]
+
+
+class Category(models.TextChoices):
+    STAMP_FAILED = "stamp_failed", _("Stamping failed, quota consumed")
+    PAID_NOT_CREDITED = "paid_not_credited", _("Paid, quota not credited")
+    OTHER = "other", _("Other")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+
+
+class PreferredChannel(models.TextChoices):
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    EMAIL = "email", _("Email")
+
+
+class Language(models.TextChoices):
+    ID = "id", "Bahasa Indonesia"
+    EN = "en", "English"
+
+
+class RemedyPreference(models.TextChoices):
+    QUOTA = "quota", _("Quota")
+    MONEY = "money", _("Money back")
+
+
+class PayoutMethod(models.TextChoices):
+    BANK = "bank", _("Bank account")
+    EWALLET = "ewallet", _("E-wallet")
+
+
+class TicketQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(state__in=OPEN_STATES)
+
+
+class Ticket(ConcurrentTransitionMixin, models.Model):
+    """One applicant's complaint, from report to closed.
+
+    Transitions are short and free of I/O; `tickets.services` wraps each one with the row lock,
+    the permission check, the log and the outbox.
+    """
+
+    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
+    tracking_token = models.CharField(max_length=64, default=new_tracking_token, editable=False)
+    state = FSMField(default=State.REPORTED, choices=State.choices, protected=True, db_index=True)
+    category = models.CharField(max_length=32, choices=Category.choices, db_index=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB, db_index=True)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ID)
+
+    # The applicant (personal data: see erase_personal_data).
+    full_name = models.CharField(max_length=200, blank=True)
+    nik = models.CharField("NIK", max_length=16, blank=True, db_index=True)
+    email = models.EmailField(blank=True, db_index=True)
+    whatsapp = models.CharField(max_length=20, blank=True, db_index=True)
+    platform_account_email = models.EmailField(blank=True)
+    preferred_channel = models.CharField(
+        max_length=16, choices=PreferredChannel.choices, default=PreferredChannel.WHATSAPP
+    )
+    description = models.TextField(blank=True, max_length=2000)
+    consent_at = models.DateTimeField(null=True, blank=True)
+
+    # stamp_failed
+    quota_lost = models.PositiveIntegerField(null=True, blank=True)
+    document_name = models.CharField(max_length=255, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+
+    # paid_not_credited
+    order_id = models.CharField(max_length=100, blank=True, db_index=True)
+    amount_paid = models.PositiveBigIntegerField(null=True, blank=True)
+    payment_channel = models.CharField(max_length=100, blank=True)
+    remedy_preference = models.CharField(max_length=8, choices=RemedyPreference.choices, blank=True)
+    payout_method = models.CharField(max_length=8, choices=PayoutMethod.choices, blank=True)
+    payout_account = models.CharField(max_length=64, blank=True)
+    payout_name = models.CharField(max_length=200, blank=True)
+
+    # Handling
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    possible_duplicate = models.BooleanField(default=False, db_index=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    state_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    info_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state", "created_at"]),
+            models.Index(fields=["assigned_to", "state"]),
+            models.Index(fields=["category", "state"]),
+        ]
+        permissions = [
+            ("work_ticket", "Can work tickets (help-desk agent)"),
+            ("supervise_ticket", "Can approve remedies and supervise (supervisor)"),
+            ("export_remedies", "Can export remedies (finance)"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def save(self, *args, **kwargs):
+        """Save; a new ticket whose random reference is taken already draws another one."""
+        if not self._state.adding:
+            return super().save(*args, **kwargs)
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                if not Ticket.objects.filter(reference=self.reference).exists():
+                    raise
+                self.reference = new_reference()
+        raise IntegrityError("Could not draw a free ticket reference.")
+
+    # --- conditions -------------------------------------------------------------------------
+
+    def is_other_category(self):
+        return self.category == Category.OTHER
+
+    def has_remedy_category(self):
+        return self.category != Category.OTHER
+
+    @property
+    def current_remedy(self):
+        """The remedy proposed last and not withdrawn (sent back), or None."""
+        if not hasattr(self, "_current_remedy"):
+            self._current_remedy = self.remedies.exclude(state="withdrawn").order_by("-id").first()
+        return self._current_remedy
+
+    def forget_current_remedy(self):
+        self.__dict__.pop("_current_remedy", None)
+
+    def within_reopen_window(self):
+        window = timedelta(days=settings.REOPEN_WINDOW_DAYS)
+        return timezone.now() - self.state_changed_at <= window
+
+    # --- the workflow (DESIGN.md's table) -----------------------------------------------------
+
+    @transition(state, source=State.REPORTED, target=State.IN_REVIEW, permission=roles.is_agent)
+    def start_review(self, *, by):
+        self.assigned_to = by
+
+    @transition(state, source=State.IN_REVIEW, target=State.AWAITING_INFO, permission=roles.is_agent)
+    def request_info(self):
+        self.info_reminder_sent_at = None
+
+    @transition(state, source=State.AWAITING_INFO, target=State.IN_REVIEW, permission=roles.is_system)
+    def info_received(self):
+        pass
+
+    @transition(
+        state,
+        source=State.IN_REVIEW,
+        target=State.AWAITING_APPROVAL,
+        permission=roles.is_agent,
+        conditions=[has_remedy_category],
+    )
+    def propose_remedy(self):
+        pass
+
+    @transition(
+        state,
+        source=State.AWAITING_APPROVAL,
+        target=State.APPROVED,
+        permission=roles.is_supervisor_not_proposer,
+    )
+    def approve(self):
+        pass
+
+    @transition(state, source=State.AWAITING_APPROVAL, target=State.IN_REVIEW, permission=roles.is_supervisor)
+    def send_back(self):
+        pass
+
+    @transition(state, source=State.APPROVED, target=State.RESOLVED, permission=roles.is_system)
+    def remedy_applied(self):
+        pass
+
+    @transition(state, source=State.APPROVED, target=State.REMEDY_FAILED, permission=roles.is_system)
+    def remedy_failed(self):
+        pass
+
+    @transition(state, source=State.REMEDY_FAILED, target=State.APPROVED, permission=roles.is_supervisor)
+    def retry_remedy(self):
+        pass
+
+    @transition(
+        state,
+        source=State.IN_REVIEW,
+        target=State.RESOLVED,
+        permission=roles.is_agent,
+        conditions=[is_other_category],
+    )
+    def resolve(self):
+        """Resolve a complaint of category `other`, which has no remedy to apply."""
+
+    @transition(
+        state,
+        source=[State.REPORTED, State.IN_REVIEW, State.AWAITING_INFO],
+        target=State.REJECTED,
+        permission=roles.is_agent,
+    )
+    def reject(self):
+        pass
+
+    @transition(
+        state,
+        source=[State.REPORTED, State.IN_REVIEW, State.AWAITING_INFO],
+        target=State.DUPLICATE,
+        permission=roles.is_agent,
+    )
+    def mark_duplicate(self, *, original):
+        self.duplicate_of = original
+
+    @transition(state, source=State.RESOLVED, target=State.CLOSED, permission=roles.may_confirm)
+    def confirm(self):
+        pass
+
+    @transition(
+        state,
+        source=[State.RESOLVED, State.REJECTED],
+        target=State.IN_REVIEW,
+        permission=roles.may_reopen,
+    )
+    def reopen(self):
+        pass
+
+    @transition(state, source=State.AWAITING_INFO, target=State.CLOSED, permission=roles.is_system)
+    def close_unanswered(self):
+        pass
+
+
+class TicketTransition(models.Model):
+    """Append-only log of every state change: who, when, from, to, and the note."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="transitions")
+    name = models.CharField(max_length=32)
+    source = models.CharField(max_length=32)
+    target = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=16)  # staff, applicant, system
+    note = models.TextField(blank=True)
+    public_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"]), models.Index(fields=["name", "created_at"])]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.source} -> {self.target}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("The transition log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The transition log is append-only.")
+
+
+class SerialNumber(models.Model):
+    """An e-meterai serial number named by a ticket; indexed to spot duplicates and to search."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="serials")
+    value = models.CharField(max_length=22, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "value"], name="unique_serial_per_ticket")]
+
+    def __str__(self):
+        return self.value
+
+
+def evidence_path(instance, filename):
+    return f"evidence/{instance.ticket.reference}/{secrets.token_hex(8)}-{filename}"
+
+
+class Evidence(models.Model):
+    """A screenshot, checked, re-encoded without metadata, stored through Django's storage API."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", _("Upload")
+        WHATSAPP = "whatsapp", _("WhatsApp")
+        EMAIL = "email", _("Email")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="evidence")
+    message = models.ForeignKey(
+        "notifications.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence"
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
+    file = models.FileField(upload_to=evidence_path, max_length=255)
+    thumbnail = models.FileField(upload_to=evidence_path, max_length=255, blank=True)
+    content_type = models.CharField(max_length=32)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self):
+        return f"{self.ticket_id}/{self.original_name or self.pk}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a report submitted with an Idempotency-Key, replayed on retries."""
+
+    key = models.CharField(max_length=128, unique=True)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    ticket = models.ForeignKey(Ticket, null=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.key

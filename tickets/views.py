@@ -1,3 +1,7 @@
+"""The applicant's pages: landing, report form, confirmation and status."""
+
 from django.shortcuts import render
 
-# Create your views here.
+
+def landing(request):
+    return render(request, "tickets/landing.html")

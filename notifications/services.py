@@ -1,0 +1,105 @@
+"""Write messages onto tickets: notifications and replies into the outbox, notes, inbound messages.
+
+Outbound messages are created inside the caller's transaction and handed to a delivery task only
+after it commits, so a rollback sends nothing and a crash after commit loses nothing.
+"""
+
+from django.conf import settings
+from django.db import transaction
+
+from notifications import templates
+from notifications.models import Direction, Message, MessageChannel, MessageStatus
+
+
+def tracking_url(ticket):
+    return f"{settings.PUBLIC_BASE_URL}/status/{ticket.reference}/?token={ticket.tracking_token}"
+
+
+def _contact_channels(ticket):
+    """Where the applicant can be reached: the preferred channel first, then the other one."""
+    channels = []
+    if ticket.whatsapp:
+        channels.append(MessageChannel.WHATSAPP)
+    if ticket.email:
+        channels.append(MessageChannel.EMAIL)
+    if ticket.preferred_channel == MessageChannel.EMAIL:
+        channels.sort(key=lambda channel: channel != MessageChannel.EMAIL)
+    return channels
+
+
+def _address(ticket, channel):
+    return ticket.whatsapp if channel == MessageChannel.WHATSAPP else ticket.email
+
+
+def queue_outbound(*, ticket, channel, body, subject="", event="", author=None, content=None):
+    """Put one message in the outbox; it is delivered after the surrounding transaction commits."""
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Direction.OUTBOUND,
+        channel=channel,
+        event=event,
+        author=author,
+        subject=subject,
+        body=body,
+        to_address=_address(ticket, channel),
+        content_sid=(content or {}).get("sid", ""),
+        content_variables=(content or {}).get("variables", {}),
+        status=MessageStatus.QUEUED,
+    )
+    transaction.on_commit(lambda: schedule_delivery(message.pk))
+    return message
+
+
+def schedule_delivery(message_id):
+    from notifications.tasks import deliver_message
+
+    deliver_message.delay(message_id)
+
+
+def notify(*, ticket, event, author=None, **context):
+    """Tell the applicant about an event on every channel they gave, in their language."""
+    if ticket.erased_at is not None:
+        return []
+    context.setdefault("link", tracking_url(ticket))
+    messages = []
+    for channel in _contact_channels(ticket):
+        rendered = templates.render(event, ticket=ticket, channel=channel, **context)
+        messages.append(
+            queue_outbound(
+                ticket=ticket,
+                channel=channel,
+                body=rendered.body,
+                subject=rendered.subject,
+                event=event,
+                author=author,
+                content=rendered.content,
+            )
+        )
+    return messages
+
+
+def add_note(*, ticket, author, body):
+    """An internal note: stored on the ticket, never sent to the applicant."""
+    return Message.objects.create(
+        ticket=ticket,
+        direction=Direction.OUTBOUND,
+        channel=MessageChannel.NOTE,
+        author=author,
+        body=body,
+        status=MessageStatus.SENT,
+    )
+
+
+def send_reply(*, ticket, author, channel, body):
+    """An agent's reply on WhatsApp or email, or an internal note."""
+    if channel == MessageChannel.NOTE:
+        return add_note(ticket=ticket, author=author, body=body)
+    rendered = templates.render("agent_reply", ticket=ticket, channel=channel, message=body)
+    return queue_outbound(
+        ticket=ticket,
+        channel=channel,
+        body=rendered.body,
+        subject=rendered.subject,
+        event="agent_reply",
+        author=author,
+    )

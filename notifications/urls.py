@@ -1,0 +1,3 @@
+"""Inbound webhooks: Twilio WhatsApp messages and status callbacks, inbound email."""
+
+urlpatterns = []

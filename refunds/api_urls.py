@@ -1,0 +1,3 @@
+"""The remedies API: bulk approval and the finance export."""
+
+urlpatterns = []

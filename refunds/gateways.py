@@ -1,0 +1,105 @@
+"""The stamping platform and the payout provider, each behind one interface: `apply(remedy)`.
+
+`LedgerGateway` is the embedded default: the remedy is recorded in our own ledger only.
+The HTTP gateways speak CONTRACT.md's provider protocol; every failure says whether it is final.
+"""
+
+import requests
+from django.conf import settings
+
+from refunds.models import RemedyKind
+
+
+class GatewayError(Exception):
+    def __init__(self, message, *, permanent=False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class LedgerGateway:
+    """Single-site use: applying a remedy is writing it to the local ledger."""
+
+    name = "ledger"
+
+    def apply(self, remedy):
+        return f"LEDGER-{remedy.idempotency_key}"
+
+
+class HttpGateway:
+    """POST one remedy to a provider with its idempotency key; 409 means it was applied already."""
+
+    name = "http"
+    path = ""
+
+    def __init__(self, base_url, token, timeout=None):
+        if not base_url:
+            raise GatewayError("The provider's URL is not configured.", permanent=True)
+        self.url = base_url.rstrip("/") + self.path
+        self.token = token or ""
+        self.timeout = timeout or settings.GATEWAY_TIMEOUT_SECONDS
+
+    def payload(self, remedy):
+        raise NotImplementedError
+
+    def apply(self, remedy):
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Idempotency-Key": str(remedy.idempotency_key),
+        }
+        try:
+            response = requests.post(
+                self.url, json=self.payload(remedy), headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise GatewayError(f"{type(exc).__name__}: {exc}") from exc
+        return self.raise_for_response(response)
+
+    def raise_for_response(self, response):
+        """Map the provider's answer: applied (a reference), final failure, or worth retrying."""
+        body = _json_or_empty(response)
+        if response.status_code in (200, 201, 409):
+            return str(body.get("id") or body.get("reference") or f"HTTP-{response.status_code}")
+        detail = f"HTTP {response.status_code}: {response.text[:300]}"
+        if response.status_code == 429 or response.status_code >= 500:
+            raise GatewayError(detail)
+        raise GatewayError(detail, permanent=True)
+
+
+def _json_or_empty(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+class HttpQuotaGateway(HttpGateway):
+    path = "/v1/quota-adjustments"
+
+    def payload(self, remedy):
+        return {"account": remedy.account, "quantity": remedy.quantity, "reference": remedy.ticket.reference}
+
+
+class HttpPayoutGateway(HttpGateway):
+    path = "/v1/payouts"
+
+    def payload(self, remedy):
+        return {
+            "amount": remedy.amount,
+            "currency": "IDR",
+            "method": remedy.payout_method,
+            "account": remedy.payout_account,
+            "name": remedy.payout_name,
+            "reference": remedy.ticket.reference,
+        }
+
+
+def gateway_for(remedy):
+    """The gateway that applies this kind of remedy under the current settings."""
+    if remedy.kind == RemedyKind.QUOTA:
+        if settings.QUOTA_GATEWAY == "http":
+            return HttpQuotaGateway(settings.QUOTA_PLATFORM_URL, settings.QUOTA_PLATFORM_TOKEN)
+        return LedgerGateway()
+    if settings.PAYOUT_URL:
+        return HttpPayoutGateway(settings.PAYOUT_URL, settings.PAYOUT_TOKEN)
+    return LedgerGateway()

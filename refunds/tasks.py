@@ -1,0 +1,20 @@
+"""Thin, idempotent tasks: they take ids, reload rows and call services."""
+
+from celery import shared_task
+
+from refunds import services
+from refunds.gateways import GatewayError
+
+MAX_RETRIES = 8
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def apply_remedy(self, remedy_id):
+    """Apply an approved remedy; transient failures retry with backoff, then the remedy fails."""
+    try:
+        services.attempt_application(remedy_id=remedy_id)
+    except GatewayError as exc:
+        if exc.permanent or self.request.retries >= self.max_retries:
+            services.record_failure(remedy_id=remedy_id, error=str(exc))
+            return
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc

@@ -1,0 +1,72 @@
+"""Concurrent transitions on one ticket are serialised: one wins, the other is refused."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from tests.factories import ticket_in_state
+from tickets import services
+from tickets.exceptions import TransitionNotAllowed
+from tickets.models import State
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def run_at_once(*calls):
+    """Run each call in its own thread and connection, released together; return results or errors."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
+            outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def test_two_agents_claiming_one_ticket_one_wins(alice, bob):
+    ticket = ticket_in_state(State.REPORTED)
+    outcomes = run_at_once(
+        lambda: services.start_review(ticket=ticket, actor=alice),
+        lambda: services.start_review(ticket=ticket, actor=bob),
+    )
+    refused = [outcome for outcome in outcomes if isinstance(outcome, TransitionNotAllowed)]
+    assert len(refused) == 1, outcomes
+    ticket.refresh_from_db()
+    assert ticket.state == State.IN_REVIEW
+    assert ticket.transitions.count() == 1
+
+
+def test_reject_and_mark_duplicate_at_once_one_wins(alice, bob):
+    ticket, original = ticket_in_state(State.IN_REVIEW), ticket_in_state(State.IN_REVIEW)
+    outcomes = run_at_once(
+        lambda: services.reject(ticket=ticket, actor=alice, reason="Tidak valid."),
+        lambda: services.mark_duplicate(ticket=ticket, actor=bob, original=original.reference),
+    )
+    assert sum(isinstance(outcome, TransitionNotAllowed) for outcome in outcomes) == 1, outcomes
+    ticket.refresh_from_db()
+    assert ticket.state in (State.REJECTED, State.DUPLICATE)
+    assert ticket.transitions.count() == 1
+
+
+def test_concurrent_next_ticket_presses_never_share_a_ticket(alice, bob, sam):
+    for _ in range(3):
+        ticket_in_state(State.REPORTED)
+    outcomes = run_at_once(
+        *(lambda actor=actor: services.claim_next(actor=actor) for actor in (alice, bob, sam))
+    )
+    claimed = [
+        outcome.pk for outcome in outcomes if outcome is not None and not isinstance(outcome, Exception)
+    ]
+    assert len(claimed) == len(set(claimed)) == 3, outcomes

@@ -1,0 +1,3 @@
+"""The applicant API (reports) and the staff ticket API."""
+
+urlpatterns = []

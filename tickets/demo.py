@@ -1,0 +1,180 @@
+"""Demo data: staff accounts and tickets in every state, made through the same services as real use."""
+
+import io
+import random
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import override_settings
+from PIL import Image, ImageDraw
+
+from refunds import services as remedy_services
+from tickets import roles, services
+from tickets.groups import ensure_groups
+from tickets.models import Category, Ticket
+
+DEMO_DOMAIN = "demo.example"
+ACCOUNTS = [
+    # username, password, group, superuser
+    ("agent", "agent-demo", "Agents", False),
+    ("agent2", "agent2-demo", "Agents", False),
+    ("supervisor", "supervisor-demo", "Supervisors", False),
+    ("finance", "finance-demo", "Finance", False),
+    ("admin", "admin-demo", None, True),
+]
+NAMES = [
+    "Siti Rahmawati",
+    "Budi Santoso",
+    "Dewi Lestari",
+    "Agus Prasetyo",
+    "Rina Kartika",
+    "Joko Widodo",
+    "Putri Ayu",
+    "Andi Saputra",
+    "Nur Aini",
+    "Rizky Ramadhan",
+    "Wulan Sari",
+    "Hendra Gunawan",
+]
+
+
+def ensure_accounts():
+    """Create (or reset) the demo staff accounts; return (username, password, role) rows to print."""
+    ensure_groups()
+    User = get_user_model()
+    rows = []
+    for username, password, group_name, superuser in ACCOUNTS:
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@{DEMO_DOMAIN}"}
+        )
+        user.is_staff = True
+        user.is_superuser = superuser
+        user.set_password(password)
+        user.save()
+        if group_name:
+            user.groups.add(Group.objects.get(name=group_name))
+        rows.append((username, password, group_name or "superuser"))
+    return rows
+
+
+def screenshot(seed, *, serial):
+    """A small picture that looks like a stamping history with a failed ("refund") row."""
+    image = Image.new("RGB", (720, 400), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 0, 720, 48], fill=(25, 85, 160))
+    draw.text((16, 16), "Riwayat Pembubuhan e-Meterai", fill="white")
+    for row in range(5):
+        top = 70 + row * 60
+        status = "refund" if row == seed % 5 else "success"
+        draw.rectangle([12, top, 708, top + 50], outline=(200, 200, 200))
+        draw.text((24, top + 8), f"dokumen-casn-{seed}-{row}.pdf", fill="black")
+        draw.text((24, top + 28), serial if status == "refund" else f"{seed:04d}{row:018d}", fill="gray")
+        draw.text((600, top + 18), status, fill=(200, 30, 30) if status == "refund" else (20, 140, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _report(index, category, **extra):
+    serial = f"{index:02d}DEMO{random.Random(index).randrange(10**15):015d}X"[:22].upper()
+    data = {
+        "category": category,
+        "full_name": NAMES[index % len(NAMES)],
+        "nik": f"3171{(index % 28) + 1:02d}0101900{index:03d}"[:16],
+        "email": f"pelapor{index}@{DEMO_DOMAIN}",
+        "whatsapp": f"+62812000{index:05d}",
+        "preferred_channel": "whatsapp" if index % 2 else "email",
+        "language": "en" if index % 5 == 4 else "id",
+        "description": "Pembubuhan gagal saat antrean padat menjelang batas pendaftaran CASN.",
+    }
+    serials = []
+    if category == Category.STAMP_FAILED:
+        data.update(quota_lost=1 + index % 3, document_name=f"surat-lamaran-{index}.pdf")
+        serials = [serial]
+    elif category == Category.PAID_NOT_CREDITED:
+        money = index % 2 == 0
+        data.update(
+            order_id=f"ORD-2024-{index:06d}",
+            amount_paid=10_000 * (1 + index % 5),
+            payment_channel="QRIS",
+            remedy_preference="money" if money else "quota",
+        )
+        if money:
+            data.update(payout_method="ewallet", payout_account="081200000000", payout_name=data["full_name"])
+    data.update(extra)
+    evidence = (
+        [] if category == Category.OTHER else [(f"riwayat-{index}.png", screenshot(index, serial=serial))]
+    )
+    return services.submit_report(data=data, serial_numbers=serials, evidence=evidence)
+
+
+def _walk(ticket, steps, users):
+    """Fire transitions in order; each step is (name, actor key, params)."""
+    for name, who, params in steps:
+        actor = {"system": roles.SYSTEM, "applicant": roles.APPLICANT}.get(who) or users[who]
+        if name == "remedy_failed":
+            remedy_services.record_failure(remedy_id=ticket.current_remedy.pk, **params)
+            ticket.refresh_from_db()
+        elif name in services.SYSTEM_TRANSITIONS or who == "applicant":
+            service = services.TRANSITION_SERVICES[name]
+            kwargs = dict(params)
+            if who == "applicant":
+                kwargs["actor"] = actor
+            ticket = service(ticket=ticket, **kwargs)
+        else:
+            ticket = services.perform_transition(ticket=ticket, name=name, actor=actor, params=params)
+    return ticket
+
+
+REVIEW = ("start_review", "agent", {})
+PROPOSE_QUOTA = ("propose_remedy", "agent", {"quantity": 1, "note": "Riwayat menunjukkan status refund."})
+APPROVE = ("approve", "supervisor", {})
+
+# (category, steps, remedies paused: approved remedies wait instead of being applied at once)
+SCENARIOS = [
+    (Category.STAMP_FAILED, [], False),
+    (Category.STAMP_FAILED, [REVIEW], False),
+    (
+        Category.PAID_NOT_CREDITED,
+        [REVIEW, ("request_info", "agent", {"message": "Mohon kirim bukti bayar."})],
+        False,
+    ),
+    (Category.STAMP_FAILED, [REVIEW, PROPOSE_QUOTA], False),
+    (Category.PAID_NOT_CREDITED, [REVIEW, ("propose_remedy", "agent", {"amount": 30000})], False),
+    (Category.STAMP_FAILED, [REVIEW, PROPOSE_QUOTA, APPROVE], True),
+    (Category.STAMP_FAILED, [REVIEW, PROPOSE_QUOTA, APPROVE], False),
+    (Category.STAMP_FAILED, [REVIEW, PROPOSE_QUOTA, APPROVE, ("confirm", "applicant", {})], False),
+    (Category.OTHER, [REVIEW, ("reject", "agent", {"reason": "Bukan keluhan e-Meterai."})], False),
+    (Category.STAMP_FAILED, [("mark_duplicate", "agent", {"original": "@0"})], False),
+    (
+        Category.STAMP_FAILED,
+        [REVIEW, PROPOSE_QUOTA, APPROVE, ("remedy_failed", "system", {"error": "HTTP 400"})],
+        True,
+    ),
+    (Category.OTHER, [REVIEW, ("resolve", "agent", {"note": "Akun sudah dapat digunakan kembali."})], False),
+    (
+        Category.STAMP_FAILED,
+        [REVIEW, ("request_info", "agent", {"message": "Nomor seri?"}), ("close_unanswered", "system", {})],
+        False,
+    ),
+]
+
+
+def demo_exists():
+    return Ticket.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").exists()
+
+
+def seed_tickets():
+    """Tickets in every state of the workflow (approved ones applied through the local ledger)."""
+    User = get_user_model()
+    users = {username: User.objects.get(username=username) for username, *_ in ACCOUNTS}
+    created = []
+    for index, (category, steps, paused) in enumerate(SCENARIOS):
+        with override_settings(REMEDIES_PAUSED=paused):
+            ticket = _report(index, category)
+            steps = [
+                (name, who, {k: (created[0].reference if v == "@0" else v) for k, v in params.items()})
+                for name, who, params in steps
+            ]
+            created.append(_walk(ticket, steps, users))
+    return created

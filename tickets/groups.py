@@ -1,0 +1,55 @@
+"""The staff groups and their permissions: Agents, Supervisors and Finance."""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+
+AGENT_PERMISSIONS = [
+    "tickets.work_ticket",
+    "tickets.view_ticket",
+    "tickets.change_ticket",
+    "tickets.view_evidence",
+    "tickets.view_serialnumber",
+    "tickets.view_tickettransition",
+    "notifications.view_message",
+    "notifications.add_message",
+    "notifications.view_cannedreply",
+    "refunds.view_remedy",
+    "refunds.view_quotaadjustment",
+    "refunds.view_refund",
+]
+SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
+    "tickets.supervise_ticket",
+    "tickets.export_remedies",
+    "notifications.add_cannedreply",
+    "notifications.change_cannedreply",
+    "notifications.delete_cannedreply",
+    "refunds.view_ledgerentry",
+    "refunds.view_reconciliationmismatch",
+]
+FINANCE_PERMISSIONS = [
+    "tickets.export_remedies",
+    "refunds.view_remedy",
+    "refunds.view_quotaadjustment",
+    "refunds.view_refund",
+    "refunds.view_ledgerentry",
+    "refunds.view_reconciliationmismatch",
+]
+GROUPS = {"Agents": AGENT_PERMISSIONS, "Supervisors": SUPERVISOR_PERMISSIONS, "Finance": FINANCE_PERMISSIONS}
+
+
+def ensure_groups(apps=global_apps):
+    """Create the groups (and any missing permission); safe to run again."""
+    for app_config in apps.get_app_configs():
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = models_module
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )

@@ -1,0 +1,22 @@
+"""Demo accounts and tickets in every state, so a newcomer sees the whole workflow at once."""
+
+from django.core.management.base import BaseCommand
+
+from tickets import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo staff accounts (passwords printed) and demo tickets in every state. Safe to run twice."
+    )
+
+    def handle(self, *args, **options):
+        accounts = demo.ensure_accounts()
+        if demo.demo_exists():
+            self.stdout.write("Demo tickets exist already; accounts refreshed.")
+        else:
+            tickets = demo.seed_tickets()
+            self.stdout.write(f"Created {len(tickets)} demo tickets.")
+        self.stdout.write("\nDemo accounts (log in at /admin/):")
+        for username, password, role in accounts:
+            self.stdout.write(f"  {username:<11} {password:<16} {role}")

@@ -1,0 +1,406 @@
+"""Operations that change tickets: submitting a report and every workflow transition.
+
+Each transition service locks the ticket row, checks the state and the actor's permission, fires the
+django-fsm-2 transition, saves, writes the log and the outbox in one transaction, and schedules any
+outside work with `transaction.on_commit`. The API, the admin, tasks and commands all call these.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from notifications import services as notifications
+from tickets import roles
+from tickets.evidence import process_image
+from tickets.exceptions import InvalidParameter, TransitionForbidden, TransitionNotAllowed
+from tickets.models import (
+    OPEN_STATES,
+    Category,
+    Evidence,
+    RemedyPreference,
+    SerialNumber,
+    State,
+    Ticket,
+    TicketTransition,
+)
+
+TRANSITION_NAMES = [
+    "start_review",
+    "request_info",
+    "info_received",
+    "propose_remedy",
+    "approve",
+    "send_back",
+    "remedy_applied",
+    "remedy_failed",
+    "retry_remedy",
+    "resolve",
+    "reject",
+    "mark_duplicate",
+    "confirm",
+    "reopen",
+    "close_unanswered",
+]
+
+
+@dataclass
+class Change:
+    """One transition under way on a locked ticket; `fire()` changes the state and writes the log."""
+
+    ticket: Ticket
+    name: str
+    actor: object
+    source: str
+    fired: bool = False
+    log: TicketTransition | None = field(default=None)
+
+    def fire(self, *, note="", public_note="", **kwargs):
+        getattr(self.ticket, self.name)(**kwargs)
+        now = timezone.now()
+        self.ticket.state_changed_at = now
+        try:
+            self.ticket.save()
+        except ConcurrentTransition as exc:
+            raise TransitionNotAllowed(_("Another change to this ticket happened first.")) from exc
+        self.log = TicketTransition.objects.create(
+            ticket=self.ticket,
+            name=self.name,
+            source=self.source,
+            target=self.ticket.state,
+            actor=self.actor if roles.actor_kind(self.actor) == "staff" else None,
+            actor_kind=roles.actor_kind(self.actor),
+            note=note,
+            public_note=public_note,
+            created_at=now,
+        )
+        self.fired = True
+
+
+def lock_ticket(ticket):
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def check_transition(ticket, name, actor):
+    """Raise the error that says why `actor` may not fire `name` on `ticket` now."""
+    if name not in TRANSITION_NAMES:
+        raise TransitionNotAllowed(_("Unknown transition."))
+    method = getattr(ticket, name)
+    if not can_proceed(method, check_conditions=False):
+        raise TransitionNotAllowed(
+            _("Not allowed while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()}
+        )
+    if not can_proceed(method):
+        raise TransitionNotAllowed(_("Not possible for a ticket of this category."))
+    if not has_transition_perm(method, actor):
+        if name == "approve" and roles.is_supervisor(ticket, actor):
+            raise TransitionForbidden(_("You cannot approve a remedy you proposed yourself."))
+        raise TransitionForbidden(_("You are not permitted to do this."))
+
+
+def available_transitions(ticket, actor):
+    """Names of the transitions `actor` may fire on `ticket` now."""
+    names = []
+    for name in TRANSITION_NAMES:
+        method = getattr(ticket, name)
+        if can_proceed(method) and has_transition_perm(method, actor):
+            names.append(name)
+    return names
+
+
+@contextmanager
+def transitioning(ticket, name, actor):
+    """Lock the ticket, check the transition, and let the caller validate and fire it."""
+    with transaction.atomic():
+        locked = lock_ticket(ticket)
+        check_transition(locked, name, actor)
+        change = Change(ticket=locked, name=name, actor=actor, source=locked.state)
+        yield change
+        if not change.fired:
+            raise RuntimeError(f"{name} was checked but never fired")
+
+
+def _required_text(value, field_name, message):
+    value = (value or "").strip()
+    if not value:
+        raise InvalidParameter(message, field=field_name)
+    return value
+
+
+# --- transitions ------------------------------------------------------------------------------
+
+
+def start_review(*, ticket, actor, note=""):
+    with transitioning(ticket, "start_review", actor) as change:
+        change.fire(note=note, by=actor)
+    return change.ticket
+
+
+def request_info(*, ticket, actor, message="", note=""):
+    with transitioning(ticket, "request_info", actor) as change:
+        message = _required_text(message, "message", _("Write the message that asks the applicant."))
+        change.fire(note=note or message, public_note=message)
+        notifications.notify(ticket=change.ticket, event="info_requested", author=actor, message=message)
+    return change.ticket
+
+
+def info_received(*, ticket, note=""):
+    with transitioning(ticket, "info_received", roles.SYSTEM) as change:
+        change.fire(note=note)
+    return change.ticket
+
+
+def propose_remedy(*, ticket, actor, quantity=None, amount=None, note=""):
+    from refunds import services as remedies
+
+    with transitioning(ticket, "propose_remedy", actor) as change:
+        remedies.create_proposal(
+            ticket=change.ticket, proposed_by=actor, quantity=quantity, amount=amount, note=note
+        )
+        change.fire(note=note)
+    return change.ticket
+
+
+def approve(*, ticket, actor, note=""):
+    from refunds import services as remedies
+
+    with transitioning(ticket, "approve", actor) as change:
+        remedy = remedies.mark_approved(ticket=change.ticket, approved_by=actor)
+        change.fire(note=note)
+        notifications.notify(ticket=change.ticket, event="approved", remedy=remedy)
+        transaction.on_commit(lambda: remedies.schedule_application(remedy.pk))
+    return change.ticket
+
+
+def send_back(*, ticket, actor, reason="", note=""):
+    from refunds import services as remedies
+
+    with transitioning(ticket, "send_back", actor) as change:
+        reason = _required_text(reason, "reason", _("Give the reason for sending it back."))
+        remedies.withdraw(ticket=change.ticket, reason=reason)
+        change.fire(note=reason)
+        notifications.add_note(ticket=change.ticket, author=actor, body=f"{_('Sent back')}: {reason}")
+    return change.ticket
+
+
+def remedy_applied(*, ticket, note=""):
+    with transitioning(ticket, "remedy_applied", roles.SYSTEM) as change:
+        change.fire(note=note)
+        notifications.notify(
+            ticket=change.ticket, event="remedy_applied", remedy=change.ticket.current_remedy
+        )
+    return change.ticket
+
+
+def remedy_failed(*, ticket, error=""):
+    with transitioning(ticket, "remedy_failed", roles.SYSTEM) as change:
+        change.fire(note=error)
+    return change.ticket
+
+
+def retry_remedy(*, ticket, actor, note=""):
+    from refunds import services as remedies
+
+    with transitioning(ticket, "retry_remedy", actor) as change:
+        remedy = remedies.mark_retry(ticket=change.ticket)
+        change.fire(note=note)
+        transaction.on_commit(lambda: remedies.schedule_application(remedy.pk))
+    return change.ticket
+
+
+def resolve(*, ticket, actor, note=""):
+    with transitioning(ticket, "resolve", actor) as change:
+        note = _required_text(note, "note", _("Tell the applicant how the complaint was resolved."))
+        change.fire(note=note, public_note=note)
+        notifications.notify(ticket=change.ticket, event="resolved", message=note)
+    return change.ticket
+
+
+def reject(*, ticket, actor, reason="", note=""):
+    with transitioning(ticket, "reject", actor) as change:
+        reason = _required_text(reason, "reason", _("Give the reason for the rejection."))
+        change.fire(note=reason, public_note=reason)
+        notifications.notify(ticket=change.ticket, event="rejected", message=reason)
+    return change.ticket
+
+
+def mark_duplicate(*, ticket, actor, original=None, note=""):
+    with transitioning(ticket, "mark_duplicate", actor) as change:
+        original_ticket = _find_original(change.ticket, original)
+        change.fire(note=note or original_ticket.reference, original=original_ticket)
+        notifications.notify(ticket=change.ticket, event="duplicate")
+    return change.ticket
+
+
+def _find_original(ticket, original):
+    reference = getattr(original, "reference", original)
+    reference = (str(reference or "")).strip().upper()
+    if not reference:
+        raise InvalidParameter(_("Name the original ticket."), field="original")
+    found = Ticket.objects.filter(reference=reference).exclude(pk=ticket.pk).first()
+    if found is None:
+        raise InvalidParameter(_("No other ticket has that reference."), field="original")
+    return found
+
+
+def confirm(*, ticket, actor=roles.APPLICANT, note=""):
+    with transitioning(ticket, "confirm", actor) as change:
+        change.fire(note=note)
+        notifications.notify(ticket=change.ticket, event="closed")
+    return change.ticket
+
+
+def reopen(*, ticket, actor, note=""):
+    with transitioning(ticket, "reopen", actor) as change:
+        change.fire(note=note)
+        change.ticket.forget_current_remedy()
+    return change.ticket
+
+
+def close_unanswered(*, ticket, note=""):
+    with transitioning(ticket, "close_unanswered", roles.SYSTEM) as change:
+        change.fire(note=note)
+        notifications.notify(ticket=change.ticket, event="closed_unanswered")
+    return change.ticket
+
+
+TRANSITION_SERVICES = {
+    "start_review": start_review,
+    "request_info": request_info,
+    "info_received": info_received,
+    "propose_remedy": propose_remedy,
+    "approve": approve,
+    "send_back": send_back,
+    "remedy_applied": remedy_applied,
+    "remedy_failed": remedy_failed,
+    "retry_remedy": retry_remedy,
+    "resolve": resolve,
+    "reject": reject,
+    "mark_duplicate": mark_duplicate,
+    "confirm": confirm,
+    "reopen": reopen,
+    "close_unanswered": close_unanswered,
+}
+SYSTEM_TRANSITIONS = {"info_received", "remedy_applied", "remedy_failed", "close_unanswered"}
+
+
+def perform_transition(*, ticket, name, actor, params=None):
+    """Fire the transition `name` for a staff actor with the parameters an API or form received."""
+    params = dict(params or {})
+    if name not in TRANSITION_SERVICES:
+        raise TransitionNotAllowed(_("Unknown transition."))
+    if name in SYSTEM_TRANSITIONS:
+        with transaction.atomic():
+            check_transition(lock_ticket(ticket), name, actor)  # always refused for people
+    allowed = {
+        "request_info": {"message", "note"},
+        "propose_remedy": {"quantity", "amount", "note"},
+        "send_back": {"reason", "note"},
+        "resolve": {"note"},
+        "reject": {"reason", "note"},
+        "mark_duplicate": {"original", "note"},
+    }.get(name, {"note"})
+    kwargs = {key: params[key] for key in allowed if key in params}
+    return TRANSITION_SERVICES[name](ticket=ticket, actor=actor, **kwargs)
+
+
+# --- assignment -------------------------------------------------------------------------------
+
+
+def assign(*, ticket, actor, assignee):
+    """Give a ticket to an agent (or take it away with assignee=None)."""
+    if not roles.is_agent(ticket, actor):
+        raise TransitionForbidden(_("You are not permitted to do this."))
+    if assignee is not None and not roles.is_agent(ticket, assignee):
+        raise InvalidParameter(_("Tickets can only be assigned to agents."), field="assignee")
+    with transaction.atomic():
+        locked = lock_ticket(ticket)
+        locked.assigned_to = assignee
+        locked.save(update_fields=["assigned_to", "updated_at"])
+    return locked
+
+
+def claim_next(*, actor):
+    """Give the agent the oldest unassigned reported ticket; never the same one to two agents."""
+    if not roles.is_agent(None, actor):
+        raise TransitionForbidden(_("You are not permitted to do this."))
+    for _attempt in range(5):
+        candidate = (
+            Ticket.objects.filter(state=State.REPORTED, assigned_to=None)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if candidate is None:
+            return None
+        claimed = Ticket.objects.filter(pk=candidate, state=State.REPORTED, assigned_to=None).update(
+            assigned_to=actor
+        )
+        if claimed:
+            ticket = Ticket.objects.get(pk=candidate)
+            return start_review(ticket=ticket, actor=actor)
+    return None
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+def submit_report(*, data, serial_numbers=(), evidence=(), channel="web", on_created=None):
+    """Create a ticket from a validated report, with its serial numbers, evidence and confirmations.
+
+    `evidence` holds already checked images as (name, bytes) pairs; they are re-encoded before the
+    transaction opens, so no lock is held while pixels are processed. `on_created(ticket)` runs
+    inside the transaction (the API stores its idempotency record there).
+    """
+    processed = [(name, process_image(content)) for name, content in evidence]
+    with transaction.atomic():
+        ticket = Ticket(channel=channel, consent_at=timezone.now(), **data)
+        if ticket.category == Category.PAID_NOT_CREDITED and not ticket.remedy_preference:
+            ticket.remedy_preference = RemedyPreference.QUOTA
+        ticket.possible_duplicate = bool(serial_numbers) and (
+            SerialNumber.objects.filter(value__in=serial_numbers, ticket__state__in=OPEN_STATES).exists()
+        )
+        ticket.save()
+        SerialNumber.objects.bulk_create(SerialNumber(ticket=ticket, value=value) for value in serial_numbers)
+        TicketTransition.objects.create(
+            ticket=ticket,
+            name="report",
+            source="",
+            target=ticket.state,
+            actor_kind=roles.actor_kind(roles.APPLICANT),
+            created_at=ticket.created_at,
+        )
+        for name, image in processed:
+            attach_evidence(ticket=ticket, name=name, image=image, source=channel)
+        notifications.notify(ticket=ticket, event="report_received")
+        if on_created is not None:
+            on_created(ticket)
+    return ticket
+
+
+def attach_evidence(*, ticket, name, image, source=Evidence.Source.UPLOAD, message=None):
+    """Store one processed screenshot on a ticket; flag the ticket when the same picture is on another."""
+    stem = (name or "evidence").rsplit("/", 1)[-1].rsplit(".", 1)[0][:60] or "evidence"
+    item = Evidence(
+        ticket=ticket,
+        message=message,
+        source=source if source in Evidence.Source.values else Evidence.Source.UPLOAD,
+        content_type=image.content_type,
+        width=image.width,
+        height=image.height,
+        size_bytes=len(image.content),
+        sha256=image.sha256,
+        original_name=(name or "")[:255],
+    )
+    item.file.save(f"{stem}.{image.extension}", ContentFile(image.content), save=False)
+    item.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(image.thumbnail), save=False)
+    item.save()
+    reused = Evidence.objects.filter(sha256=image.sha256).exclude(ticket=ticket).exists()
+    if reused and not ticket.possible_duplicate:
+        Ticket.objects.filter(pk=ticket.pk).update(possible_duplicate=True)
+        ticket.possible_duplicate = True
+    return item
