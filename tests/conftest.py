@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from tests.factories import UserFactory
 from tickets.groups import ensure_groups
 
-pytest_plugins = ["tests.doubles.fixtures"]
+pytest_plugins = ["tests.doubles.fixtures", "tests.browser"]
 
 
 def _staff(username, *groups):
