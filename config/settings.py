@@ -182,7 +182,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Celery: without a broker, tasks run in-process (eagerly, after the transaction commits).
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
