@@ -273,6 +273,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Applicant reports and tracking, staff workflow, remedies and webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketChannelEnum": "tickets.models.Channel",
+        "MessageChannelEnum": "notifications.models.MessageChannel",
+        "StaffReplyChannelEnum": ["whatsapp", "email", "note"],
+    },
 }
 
 LOGIN_URL = "admin:login"

@@ -59,6 +59,9 @@ class Remedy(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     provider_reference = models.CharField(max_length=128, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("A worker is calling the provider for this remedy since then")
+    )
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 

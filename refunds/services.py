@@ -1,21 +1,29 @@
 """Propose, approve and apply remedies: each approved remedy is applied exactly once, with a ledger entry."""
 
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from refunds.gateways import GatewayError, gateway_for
 from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
-from tickets.exceptions import InvalidParameter, TransitionNotAllowed
+from tickets.exceptions import InvalidParameter, TransitionNotAllowed, WorkflowError
 from tickets.models import Category, RemedyPreference
 
 log = logging.getLogger(__name__)
 
 MAX_STAMPS = 1000
 MAX_REFUND_RUPIAH = 100_000_000
+# The sweep leaves freshly approved remedies to the task scheduled on approval, and remedies whose
+# task is still retrying with backoff (at most about five minutes between attempts).
+SWEEP_GRACE = timedelta(minutes=1)
+SWEEP_RETRY_WINDOW = timedelta(minutes=10)
+SWEEP_BATCH = 5000
 
 
 def _positive_int(value, field_name, maximum, message):
@@ -58,16 +66,17 @@ def create_proposal(*, ticket, proposed_by, quantity=None, amount=None, note="")
     return remedy
 
 
-def _current(ticket, state):
+def _current(ticket, state, remedy_id=None):
     remedy = Remedy.objects.select_for_update().filter(ticket=ticket, state=state).order_by("-id").first()
-    if remedy is None:
+    if remedy is None or (remedy_id is not None and remedy.pk != int(remedy_id)):
         raise TransitionNotAllowed(_("This ticket has no remedy in that state."))
     ticket.forget_current_remedy()
     return remedy
 
 
-def mark_approved(*, ticket, approved_by):
-    remedy = _current(ticket, RemedyState.PROPOSED)
+def mark_approved(*, ticket, approved_by, remedy_id=None):
+    """The proposal becomes approved; with `remedy_id`, only if that is the proposal under approval."""
+    remedy = _current(ticket, RemedyState.PROPOSED, remedy_id)
     remedy.state = RemedyState.APPROVED
     remedy.approved_by = approved_by
     remedy.approved_at = timezone.now()
@@ -92,6 +101,39 @@ def mark_retry(*, ticket):
     return remedy
 
 
+@dataclass
+class ApprovalResult:
+    id: object
+    ok: bool
+    error: str | None = None
+    status: int = 200
+
+    def as_dict(self):
+        return {"id": self.id, "ok": self.ok, "error": self.error}
+
+
+def approve_remedies(*, ids, actor):
+    """Approve each remedy on its own (its own transaction, four eyes included); report per item."""
+    from tickets import services as tickets
+
+    found = Remedy.objects.select_related("ticket").in_bulk(
+        [remedy_id for remedy_id in ids if isinstance(remedy_id, int)]
+    )
+    results = []
+    for remedy_id in ids:
+        remedy = found.get(remedy_id)
+        if remedy is None:
+            results.append(ApprovalResult(remedy_id, False, str(_("No such remedy.")), 404))
+            continue
+        try:
+            tickets.approve(ticket=remedy.ticket, actor=actor, remedy_id=remedy.pk)
+        except WorkflowError as exc:
+            results.append(ApprovalResult(remedy_id, False, str(exc.message), exc.http_status))
+        else:
+            results.append(ApprovalResult(remedy_id, True))
+    return results
+
+
 def schedule_application(remedy_id):
     """Hand an approved remedy to a worker, unless operators paused remedies (the sweep resumes them)."""
     from refunds.tasks import apply_remedy
@@ -100,51 +142,85 @@ def schedule_application(remedy_id):
         apply_remedy.delay(remedy_id)
 
 
+def claim_lease():
+    """How long a claim holds: longer than any attempt can run (the task's hard time limit)."""
+    return timedelta(seconds=(settings.CELERY_TASK_TIME_LIMIT or 300) + 30)
+
+
+def claim(remedy_id):
+    """Claim an approved remedy for one attempt; False when it is not approved or another worker holds it.
+
+    A claim older than the lease belongs to a worker that died (killed, time limit) and is taken over.
+    """
+    now = timezone.now()
+    return bool(
+        Remedy.objects.filter(pk=remedy_id, state=RemedyState.APPROVED)
+        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - claim_lease()))
+        .update(claimed_at=now, attempts=F("attempts") + 1, last_attempt_at=now)
+    )
+
+
+def release(*, remedy_id, error):
+    """A transient failure: record it and let the next attempt claim the remedy again."""
+    Remedy.objects.filter(pk=remedy_id, state=RemedyState.APPROVED).update(
+        claimed_at=None, last_error=str(error)[:2000]
+    )
+
+
 def attempt_application(*, remedy_id):
     """Call the gateway for an approved remedy (outside any transaction) and record a success.
 
+    Only the worker that claimed the remedy calls the provider, always with the remedy's one
+    idempotency key, so a duplicate task, a retry after success or a double click applies nothing
+    twice; a worker killed after the provider's success leaves its claim, which the sweep takes over
+    once the lease ran out: the re-sent request is answered 409 (already applied) and recorded once.
     Returns True when the remedy is applied (now or before). Raises GatewayError on failure.
     """
+    if not claim(remedy_id):
+        return Remedy.objects.filter(pk=remedy_id, state=RemedyState.APPLIED).exists()
     remedy = Remedy.objects.select_related("ticket").get(pk=remedy_id)
-    if remedy.state == RemedyState.APPLIED:
-        return True
-    if remedy.state != RemedyState.APPROVED:
-        return False
-    Remedy.objects.filter(pk=remedy.pk).update(attempts=remedy.attempts + 1, last_attempt_at=timezone.now())
     gateway = gateway_for(remedy)
-    provider_reference = gateway.apply(remedy)
+    try:
+        provider_reference = gateway.apply(remedy)
+    except Exception as exc:  # a GatewayError, or anything unexpected: the next attempt may claim it
+        release(remedy_id=remedy_id, error=exc)
+        raise
     record_application(remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway.name)
     return True
 
 
 def record_application(*, remedy_id, provider_reference, gateway):
-    """The provider confirmed: remedy applied, ledger entry and ticket resolved, all in one transaction."""
+    """The provider confirmed: remedy applied, ledger entry and ticket resolved, all in one transaction.
+
+    Runs once per remedy: the remedy row is locked and must still be approved; the ledger's one-to-one
+    key on the remedy makes a second entry impossible even so.
+    """
     from tickets import services as tickets
 
     with transaction.atomic():
         remedy = Remedy.objects.select_for_update().select_related("ticket").get(pk=remedy_id)
-        if remedy.state == RemedyState.APPLIED:
+        if remedy.state != RemedyState.APPROVED:
+            log.warning(
+                "Remedy %s confirmed by %s while %s: nothing recorded", remedy.pk, gateway, remedy.state
+            )
             return remedy
         remedy.state = RemedyState.APPLIED
         remedy.applied_at = timezone.now()
-        remedy.provider_reference = provider_reference[:128]
+        remedy.provider_reference = (provider_reference or "")[:128]
         remedy.last_error = ""
-        remedy.save(update_fields=["state", "applied_at", "provider_reference", "last_error"])
-        try:
-            with transaction.atomic():
-                LedgerEntry.objects.create(
-                    remedy=remedy,
-                    ticket=remedy.ticket,
-                    kind=remedy.kind,
-                    quantity=remedy.quantity or 0,
-                    amount=remedy.amount or 0,
-                    account=remedy.account or remedy.payout_account,
-                    gateway=gateway,
-                    provider_reference=remedy.provider_reference,
-                    created_at=remedy.applied_at,
-                )
-        except IntegrityError:
-            log.warning("Ledger entry for remedy %s already exists", remedy.pk)
+        remedy.claimed_at = None
+        remedy.save(update_fields=["state", "applied_at", "provider_reference", "last_error", "claimed_at"])
+        LedgerEntry.objects.create(
+            remedy=remedy,
+            ticket=remedy.ticket,
+            kind=remedy.kind,
+            quantity=remedy.quantity or 0,
+            amount=remedy.amount or 0,
+            account=remedy.account or remedy.payout_account,
+            gateway=gateway,
+            provider_reference=remedy.provider_reference,
+            created_at=remedy.applied_at,
+        )
         tickets.remedy_applied(ticket=remedy.ticket, note=f"{gateway}: {remedy.provider_reference}")
     return remedy
 
@@ -160,19 +236,44 @@ def record_failure(*, remedy_id, error):
         remedy.state = RemedyState.FAILED
         remedy.failed_at = timezone.now()
         remedy.last_error = str(error)[:2000]
-        remedy.save(update_fields=["state", "failed_at", "last_error"])
+        remedy.claimed_at = None
+        remedy.save(update_fields=["state", "failed_at", "last_error", "claimed_at"])
         tickets.remedy_failed(ticket=remedy.ticket, error=remedy.last_error)
     return remedy
 
 
+def stalled_remedies(*, now=None):
+    """Approved remedies no worker is on: never scheduled (paused), or their worker died."""
+    now = now or timezone.now()
+    return Remedy.objects.filter(state=RemedyState.APPROVED, approved_at__lt=now - SWEEP_GRACE).filter(
+        Q(claimed_at=None, last_attempt_at=None)
+        | Q(claimed_at=None, last_attempt_at__lt=now - claim_lease() - SWEEP_RETRY_WINDOW)
+        | Q(claimed_at__lt=now - claim_lease())
+    )
+
+
+def sweep_remedies():
+    """Schedule every stalled approved remedy again; claims make a duplicate schedule harmless."""
+    if settings.REMEDIES_PAUSED:
+        return []
+    ids = list(stalled_remedies().order_by("approved_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for remedy_id in ids:
+        schedule_application(remedy_id)
+    return ids
+
+
 __all__ = [
+    "approve_remedies",
     "GatewayError",
     "attempt_application",
+    "claim",
     "create_proposal",
     "mark_approved",
     "mark_retry",
     "record_application",
     "record_failure",
+    "release",
     "schedule_application",
+    "sweep_remedies",
     "withdraw",
 ]

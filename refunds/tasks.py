@@ -1,6 +1,9 @@
 """Thin, idempotent tasks: they take ids, reload rows and call services."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from refunds import services
 from refunds.gateways import GatewayError
@@ -18,3 +21,18 @@ def apply_remedy(self, remedy_id):
             services.record_failure(remedy_id=remedy_id, error=str(exc))
             return
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc
+
+
+@shared_task
+def sweep_remedies():
+    """Resume approved remedies that no worker is applying (a crash, or REMEDIES_PAUSED turned off)."""
+    return len(services.sweep_remedies())
+
+
+@shared_task
+def reconcile_yesterday():
+    """Compare yesterday's ledger with the remedies (Jakarta days) and store what differs."""
+    from refunds.reconciliation import reconcile
+
+    day = timezone.localdate() - timedelta(days=1)
+    return len(reconcile(day=day))

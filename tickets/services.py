@@ -165,11 +165,12 @@ def propose_remedy(*, ticket, actor, quantity=None, amount=None, note=""):
     return change.ticket
 
 
-def approve(*, ticket, actor, note=""):
+def approve(*, ticket, actor, note="", remedy_id=None):
+    """Approve the ticket's proposal (with `remedy_id`: only if that remedy is the one under approval)."""
     from refunds import services as remedies
 
     with transitioning(ticket, "approve", actor) as change:
-        remedy = remedies.mark_approved(ticket=change.ticket, approved_by=actor)
+        remedy = remedies.mark_approved(ticket=change.ticket, approved_by=actor, remedy_id=remedy_id)
         change.fire(note=note)
         notifications.notify(ticket=change.ticket, event="approved", remedy=remedy)
         transaction.on_commit(lambda: remedies.schedule_application(remedy.pk))

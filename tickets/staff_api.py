@@ -1,0 +1,433 @@
+"""The staff API of CONTRACT.md: token login, the ticket list and detail, transitions and messages.
+
+Views validate input, call one service and render the result; the workflow's rules live in
+`tickets.services`. The querysets are kept here (not in tickets/selectors.py) on purpose.
+"""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from notifications import services as notifications
+from notifications.models import Message, MessageChannel
+from refunds.models import Remedy, RemedyState
+from tickets import roles, services
+from tickets.exceptions import WorkflowError
+from tickets.models import Category, Evidence, SerialNumber, State, Ticket, TicketTransition
+from tickets.validators import normalize_whatsapp
+
+_SERIAL = re.compile(r"^[0-9A-Z]{22}$")
+
+
+class IsAgent(BasePermission):
+    """Staff who work tickets: Agents and Supervisors (Finance only reads exports)."""
+
+    message = _("Only help-desk agents and supervisors may use this.")
+
+    def has_permission(self, request, view):
+        return roles.is_agent(None, request.user)
+
+
+def mask_nik(nik):
+    """The NIK as agents see it in lists: the region code and the last four digits."""
+    return f"{nik[:4]}{'*' * (len(nik) - 8)}{nik[-4:]}" if len(nik) > 8 else "*" * len(nik)
+
+
+# --- token login --------------------------------------------------------------------------------
+
+
+class FailedLoginThrottle(SimpleRateThrottle):
+    """Counts failed logins per client address (scope `login` of DEFAULT_THROTTLE_RATES)."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) < self.num_requests or self.throttle_failure()
+
+    def record_failure(self):
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self.duration)
+
+
+class TokenLoginView(APIView):
+    """Exchange a staff user's username and password for an API token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+    )
+    def post(self, request):
+        throttle = FailedLoginThrottle()
+        if not throttle.allow_request(request, self):
+            self.throttled(request, throttle.wait())
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        user = serializer.validated_data["user"] if serializer.is_valid() else None
+        if user is None or not user.is_staff:
+            throttle.record_failure()
+            message = _("Unable to log in with the username and password given.")
+            return Response({"errors": {"non_field_errors": [message]}}, status=400)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+# --- serializers --------------------------------------------------------------------------------
+
+
+def _username(user):
+    return user.get_username() if user is not None else None
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    state_label = serializers.CharField(source="get_state_display")
+    nik = serializers.SerializerMethodField()
+    assigned_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "reference",
+            "state",
+            "state_label",
+            "category",
+            "channel",
+            "full_name",
+            "nik",
+            "email",
+            "whatsapp",
+            "assigned_to",
+            "possible_duplicate",
+            "created_at",
+            "state_changed_at",
+        ]
+
+    def get_nik(self, ticket) -> str:
+        return mask_nik(ticket.nik)
+
+    def get_assigned_to(self, ticket) -> dict | None:
+        user = ticket.assigned_to
+        return {"id": user.pk, "username": user.get_username()} if user else None
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "source",
+            "content_type",
+            "width",
+            "height",
+            "size_bytes",
+            "sha256",
+            "original_name",
+            "created_at",
+        ]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    internal = serializers.BooleanField(source="is_internal")
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "direction",
+            "channel",
+            "internal",
+            "subject",
+            "body",
+            "provider_id",
+            "status",
+            "author",
+            "created_at",
+        ]
+
+    def get_author(self, message) -> str | None:
+        return _username(message.author)
+
+
+class RemedySerializer(serializers.ModelSerializer):
+    proposed_by = serializers.SerializerMethodField()
+    approved_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Remedy
+        fields = [
+            "id",
+            "kind",
+            "quantity",
+            "amount",
+            "state",
+            "account",
+            "payout_method",
+            "payout_account",
+            "payout_name",
+            "proposed_by",
+            "proposed_at",
+            "approved_by",
+            "approved_at",
+            "applied_at",
+            "provider_reference",
+            "last_error",
+        ]
+
+    def get_proposed_by(self, remedy) -> str | None:
+        return _username(remedy.proposed_by)
+
+    def get_approved_by(self, remedy) -> str | None:
+        return _username(remedy.approved_by)
+
+
+class TransitionLogSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketTransition
+        fields = ["name", "source", "target", "actor", "actor_kind", "note", "public_note", "created_at"]
+
+    def get_actor(self, entry) -> str | None:
+        return _username(entry.actor)
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    nik = serializers.CharField()
+    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    serial_numbers = serializers.SerializerMethodField()
+    evidence = EvidenceSerializer(many=True)
+    messages = MessageSerializer(many=True)
+    remedy = serializers.SerializerMethodField()
+    transitions = TransitionLogSerializer(many=True)
+    available_transitions = serializers.SerializerMethodField()
+
+    class Meta(TicketListSerializer.Meta):
+        fields = TicketListSerializer.Meta.fields + [
+            "language",
+            "preferred_channel",
+            "platform_account_email",
+            "description",
+            "quota_lost",
+            "document_name",
+            "attempted_at",
+            "order_id",
+            "amount_paid",
+            "payment_channel",
+            "remedy_preference",
+            "payout_method",
+            "payout_account",
+            "payout_name",
+            "duplicate_of",
+            "serial_numbers",
+            "evidence",
+            "messages",
+            "remedy",
+            "transitions",
+            "available_transitions",
+        ]
+
+    def get_serial_numbers(self, ticket) -> list[str]:
+        return [serial.value for serial in ticket.serials.all()]
+
+    @extend_schema(responses=RemedySerializer)
+    def get_remedy(self, ticket) -> dict | None:
+        remedy = ticket.current_remedy
+        return RemedySerializer(remedy).data if remedy is not None else None
+
+    def get_available_transitions(self, ticket) -> list[str]:
+        return services.available_transitions(ticket, self.context["request"].user)
+
+
+# --- querysets ----------------------------------------------------------------------------------
+
+
+def ticket_detail_queryset():
+    return Ticket.objects.select_related("assigned_to", "duplicate_of").prefetch_related(
+        "serials",
+        "evidence",
+        Prefetch("messages", queryset=Message.objects.select_related("author")),
+        Prefetch("transitions", queryset=TicketTransition.objects.select_related("actor")),
+        Prefetch(
+            "remedies",
+            queryset=Remedy.objects.select_related("proposed_by", "approved_by").order_by("-id"),
+        ),
+    )
+
+
+def load_ticket(reference):
+    ticket = get_object_or_404(ticket_detail_queryset(), reference=reference.strip().upper())
+    # The current remedy from the prefetched rows, so the permission checks need no more queries.
+    ticket._current_remedy = next(
+        (remedy for remedy in ticket.remedies.all() if remedy.state != RemedyState.WITHDRAWN), None
+    )
+    return ticket
+
+
+def search(queryset, text):
+    """Tickets whose reference, email, phone (any spelling), NIK, serial number or name match `text`."""
+    text = text.strip()
+    if not text:
+        return queryset
+    compact = re.sub(r"\s+", "", text).upper()
+    condition = (
+        Q(reference__iexact=compact)
+        | Q(reference__iexact=f"EMT-{compact}")
+        | Q(email__icontains=text)
+        | Q(platform_account_email__iexact=text)
+        | Q(full_name__icontains=text)
+        | Q(order_id__iexact=text)
+    )
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 16 and digits == re.sub(r"[\s.\-]", "", text):
+        condition |= Q(nik=digits)
+    try:
+        condition |= Q(whatsapp=normalize_whatsapp(text))
+    except DjangoValidationError:
+        pass
+    if _SERIAL.match(compact):
+        condition |= Q(Exists(SerialNumber.objects.filter(ticket=OuterRef("pk"), value=compact)))
+    return queryset.filter(condition)
+
+
+class TicketFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(choices=State.choices)
+    category = filters.ChoiceFilter(choices=Category.choices)
+    assigned = filters.CharFilter(method="filter_assigned", help_text="`me`, `none` or a user id")
+    q = filters.CharFilter(method="filter_q", help_text="reference, email, phone, NIK, serial number, name")
+
+    class Meta:
+        model = Ticket
+        fields = ["state", "category", "assigned", "q"]
+
+    def filter_assigned(self, queryset, name, value):
+        value = value.strip().lower()
+        if value == "me":
+            return queryset.filter(assigned_to=self.request.user)
+        if value == "none":
+            return queryset.filter(assigned_to=None)
+        if value.isdigit() and get_user_model().objects.filter(pk=int(value)).exists():
+            return queryset.filter(assigned_to_id=int(value))
+        raise serializers.ValidationError({"assigned": [_("Give `me`, `none` or the id of a user.")]})
+
+    def filter_q(self, queryset, name, value):
+        return search(queryset, value)
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+class TicketListView(generics.ListAPIView):
+    """Tickets, newest first, with filters and search; NIK masked."""
+
+    permission_classes = [IsAgent]
+    serializer_class = TicketListSerializer
+    filterset_class = TicketFilter
+    queryset = Ticket.objects.select_related("assigned_to").order_by("-created_at", "-id")
+
+
+class TicketDetailView(APIView):
+    """One ticket with everything an agent needs, and what the requesting user may do with it now."""
+
+    permission_classes = [IsAgent]
+
+    @extend_schema(responses=TicketDetailSerializer)
+    def get(self, request, reference):
+        ticket = load_ticket(reference)
+        return Response(TicketDetailSerializer(ticket, context={"request": request}).data)
+
+
+def workflow_error_response(exc):
+    if exc.http_status == 400:
+        field = exc.field or "non_field_errors"
+        return Response({"detail": str(exc.message), "errors": {field: [str(exc.message)]}}, status=400)
+    return Response({"detail": str(exc.message)}, status=exc.http_status)
+
+
+class TransitionView(APIView):
+    """Fire one workflow transition with its parameters: 200 with the ticket, or 400/403/409 and why."""
+
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        request=inline_serializer(
+            "TransitionParameters",
+            {
+                "note": serializers.CharField(required=False),
+                "reason": serializers.CharField(required=False),
+                "message": serializers.CharField(required=False),
+                "original": serializers.CharField(required=False),
+                "quantity": serializers.IntegerField(required=False),
+                "amount": serializers.IntegerField(required=False),
+            },
+        ),
+        responses={200: TicketDetailSerializer},
+    )
+    def post(self, request, reference, name):
+        ticket = get_object_or_404(Ticket, reference=reference.strip().upper())
+        if name not in services.TRANSITION_SERVICES:
+            return Response({"detail": _("Unknown transition.")}, status=404)
+        params = request.data if hasattr(request.data, "get") else {}
+        params = {key: params.get(key) for key in params}
+        try:
+            services.perform_transition(ticket=ticket, name=name, actor=request.user, params=params)
+        except WorkflowError as exc:
+            return workflow_error_response(exc)
+        ticket = load_ticket(ticket.reference)
+        return Response(TicketDetailSerializer(ticket, context={"request": request}).data)
+
+
+class StaffMessageSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        choices=[MessageChannel.WHATSAPP, MessageChannel.EMAIL, MessageChannel.NOTE]
+    )
+    body = serializers.CharField(max_length=4000, trim_whitespace=True)
+
+
+class TicketMessageView(APIView):
+    """An agent's reply to the applicant on WhatsApp or email, or an internal note."""
+
+    permission_classes = [IsAgent]
+
+    @extend_schema(request=StaffMessageSerializer, responses={201: MessageSerializer})
+    def post(self, request, reference):
+        ticket = get_object_or_404(Ticket, reference=reference.strip().upper())
+        serializer = StaffMessageSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response({"errors": serializer.errors}, status=400)
+        channel = serializer.validated_data["channel"]
+        if channel == MessageChannel.WHATSAPP and not ticket.whatsapp:
+            return Response({"errors": {"channel": [_("This applicant gave no WhatsApp number.")]}}, 400)
+        if channel == MessageChannel.EMAIL and not ticket.email:
+            return Response({"errors": {"channel": [_("This applicant gave no email address.")]}}, 400)
+        with transaction.atomic():
+            message = notifications.send_reply(
+                ticket=ticket, author=request.user, channel=channel, body=serializer.validated_data["body"]
+            )
+        return Response(MessageSerializer(message).data, status=201)
