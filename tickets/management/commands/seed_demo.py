@@ -9,7 +9,9 @@ from tickets import demo
 
 
 class Command(BaseCommand):
-    help = "Create demo staff accounts (passwords printed) and demo tickets in every state. Safe to run twice."
+    help = (
+        "Create demo staff accounts (passwords printed) and demo tickets in every state. Safe to run twice."
+    )
 
     def handle(self, *args, **options):
         accounts = demo.ensure_accounts()
