@@ -9,6 +9,7 @@ admin.site.site_title = "e-Meterai Help Desk"
 admin.site.index_title = "Help-desk console"
 
 urlpatterns = [
+    path("admin/dashboard/", include("tickets.dashboard")),  # before admin.site.urls
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api_urls")),
     path("api/v1/", include("refunds.api_urls")),

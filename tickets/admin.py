@@ -1,26 +1,200 @@
-"""The help-desk console: tickets in Django admin."""
+"""The help-desk console: the ticket list agents work from, and the ticket page (see tickets/console.py).
 
-from django.contrib import admin
+The list stays fast at a million tickets: exact keys are searched through their indexes (never
+`LIKE '%...%'`), counts are estimated or capped, every column comes from the row or one join, and the
+date drill-down never scans the table.
+"""
 
-from tickets.models import Ticket, TicketTransition
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.urls import path
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from tickets import console, selectors, services
+from tickets.console import mask, sla_badge, state_badge
+from tickets.exceptions import WorkflowError
+from tickets.models import State, Ticket
 
 
-class TransitionInline(admin.TabularInline):
-    model = TicketTransition
-    fields = ["created_at", "name", "source", "target", "actor", "actor_kind", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+class CappedCountPaginator(Paginator):
+    """A paginator whose count is the planner's estimate (whole table) or stops at 10,000 rows."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    @cached_property
+    def count(self):
+        return selectors.estimated_count(self.object_list)
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assignee")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        choices = [("me", _("Mine")), ("none", _("Unassigned"))]
+        return choices + [(str(user.pk), user.get_username()) for user in console.agents()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assigned_to=request.user)
+        if value == "none":
+            return queryset.filter(assigned_to=None)
+        if value and value.isdigit():
+            return queryset.filter(assigned_to_id=int(value))
+        return queryset
+
+
+class SlaFilter(admin.SimpleListFilter):
+    title = _("SLA")
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [("breached", _("Breached")), ("ok", _("Within SLA"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "breached":
+            return queryset.filter(selectors.sla_breached_q())
+        if self.value() == "ok":
+            return queryset.filter(selectors.sla_ok_q())
+        return queryset
+
+
+class DuplicateFilter(admin.SimpleListFilter):
+    title = _("duplicate")
+    parameter_name = "dup"
+
+    def lookups(self, request, model_admin):
+        return [("possible", _("Possible duplicate")), ("marked", _("Marked duplicate"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "possible":
+            return queryset.filter(possible_duplicate=True)
+        if self.value() == "marked":
+            return queryset.filter(state=State.DUPLICATE)
+        return queryset
 
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["reference", "state", "category", "full_name", "created_at", "assigned_to"]
-    list_filter = ["state", "category", "channel"]
-    search_fields = ["reference", "=nik", "email", "=whatsapp", "full_name"]
-    readonly_fields = ["reference", "state", "created_at", "state_changed_at"]
-    inlines = [TransitionInline]
+    list_display = [
+        "reference",
+        "state_column",
+        "category",
+        "applicant_column",
+        "age_column",
+        "sla_column",
+        "assigned_to",
+        "duplicate_column",
+    ]
+    list_display_links = ["reference"]
+    list_filter = ["state", "category", AssigneeFilter, SlaFilter, "channel", DuplicateFilter]
+    search_fields = ["reference"]  # shows the box; get_search_results decides which index to use
+    search_help_text = _(
+        "Reference, NIK, WhatsApp number (any spelling), email, serial number, or the start of a name."
+    )
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
     list_select_related = ["assigned_to"]
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    actions = ["erase_personal_data_action"]
+
+    # --- list columns ---------------------------------------------------------------------------
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_column(self, ticket):
+        return state_badge(ticket)
+
+    @admin.display(description=_("applicant"))
+    def applicant_column(self, ticket):
+        return format_html("{}<br><small class='nik'>NIK {}</small>", ticket.full_name, mask(ticket.nik))
+
+    @admin.display(description=_("age"), ordering="created_at")
+    def age_column(self, ticket):
+        return timesince(ticket.created_at, depth=1)
+
+    @admin.display(description=_("SLA"))
+    def sla_column(self, ticket):
+        return sla_badge(ticket)
+
+    @admin.display(description=_("duplicate"))
+    def duplicate_column(self, ticket):
+        if ticket.state == State.DUPLICATE:
+            return format_html(
+                '<span class="dup" title="{}">⧉ {}</span>', gettext("Duplicate"), gettext("dup.")
+            )
+        if ticket.possible_duplicate:
+            return format_html(
+                '<span class="dup" title="{}">⚠ {}</span>', gettext("Possible duplicate"), gettext("possible")
+            )
+        return ""
+
+    # --- search and permissions -----------------------------------------------------------------
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(selectors.search_q(search_term)), False
+
+    def has_add_permission(self, request):
+        return False  # tickets come from reports, WhatsApp and email, never typed in here
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not console.is_agent(request.user):
+            actions.pop("erase_personal_data_action", None)
+        return actions
+
+    @admin.action(description=_("Erase personal data now (applicant's erasure request)"))
+    def erase_personal_data_action(self, request, queryset):
+        erased = 0
+        for ticket in queryset.filter(erased_at=None):
+            try:
+                services.erase_personal_data(
+                    ticket=ticket, actor=request.user, note=gettext("Erasure request")
+                )
+                erased += 1
+            except WorkflowError as exc:
+                self.message_user(request, f"{ticket.reference}: {exc.message}", messages.ERROR)
+        self.message_user(
+            request, gettext("Personal data erased from %d tickets.") % erased, messages.SUCCESS
+        )
+
+    # --- the ticket page and its buttons --------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("next/", wrap(console.next_ticket), name="tickets_ticket_next"),
+            path("evidence/<int:pk>/<str:kind>/", wrap(console.evidence_file), name="evidence-file"),
+            path(
+                "<int:pk>/transition/<str:name>/",
+                wrap(console.transition),
+                name="tickets_ticket_transition",
+            ),
+            path("<int:pk>/reply/", wrap(console.reply), name="tickets_ticket_reply"),
+            path("<int:pk>/assign/", wrap(console.assign), name="tickets_ticket_assign"),
+            path("<int:pk>/erase/", wrap(console.erase), name="tickets_ticket_erase"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The ticket page is read-mostly: it shows everything and changes things only through buttons."""
+        if not object_id.isdigit():
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return console.ticket_page(request, self, int(object_id))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_claim": console.is_agent(request.user),
+            "can_see_dashboard": console.is_supervisor(request.user),
+        }
+        return super().changelist_view(request, extra_context)

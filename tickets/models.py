@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -148,6 +149,23 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "created_at"]),
             models.Index(fields=["assigned_to", "state"]),
             models.Index(fields=["category", "state"]),
+            # The help-desk console's list, filters and search (issue 6; see tickets/selectors.py).
+            models.Index(fields=["created_at", "id"], name="ticket_list_order_idx"),
+            models.Index(fields=["category", "created_at"], name="ticket_category_created_idx"),
+            models.Index(fields=["channel", "created_at"], name="ticket_channel_created_idx"),
+            models.Index(fields=["state", "state_changed_at"], name="ticket_sla_idx"),
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(state="reported", assigned_to=None),
+                name="ticket_unclaimed_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(possible_duplicate=True),
+                name="ticket_possible_dup_idx",
+            ),
+            models.Index(Upper("email"), name="ticket_email_ci_idx"),
+            models.Index(Upper("platform_account_email"), name="ticket_account_email_ci_idx"),
         ]
         permissions = [
             ("work_ticket", "Can work tickets (help-desk agent)"),

@@ -326,25 +326,105 @@ def assign(*, ticket, actor, assignee):
 
 
 def claim_next(*, actor):
-    """Give the agent the oldest unassigned reported ticket; never the same one to two agents."""
+    """Give the agent the oldest unassigned reported ticket; never the same one to two agents.
+
+    On PostgreSQL `SKIP LOCKED` lets agents pressing "next ticket" at once each take a different row
+    instead of queueing behind one lock; SQLite serialises the transactions instead.
+    """
     if not roles.is_agent(None, actor):
         raise TransitionForbidden(_("You are not permitted to do this."))
     for _attempt in range(5):
-        candidate = (
-            Ticket.objects.filter(state=State.REPORTED, assigned_to=None)
-            .order_by("created_at", "id")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if candidate is None:
-            return None
-        claimed = Ticket.objects.filter(pk=candidate, state=State.REPORTED, assigned_to=None).update(
-            assigned_to=actor
-        )
-        if claimed:
-            ticket = Ticket.objects.get(pk=candidate)
-            return start_review(ticket=ticket, actor=actor)
+        with transaction.atomic():
+            candidate = (
+                Ticket.objects.select_for_update(skip_locked=True)
+                .filter(state=State.REPORTED, assigned_to=None)
+                .order_by("created_at", "id")
+                .first()
+            )
+            if candidate is None:
+                return None
+            try:
+                return start_review(ticket=candidate, actor=actor)
+            except TransitionNotAllowed:
+                continue  # taken between the look and the lock (SQLite); try the next one
     return None
+
+
+def send_info_reminder(*, ticket):
+    """Remind the applicant once that the ticket waits for their answer (the workflow timers call it)."""
+    with transaction.atomic():
+        locked = lock_ticket(ticket)
+        if locked.state != State.AWAITING_INFO:
+            raise TransitionNotAllowed(
+                _("Not allowed while the ticket is “%(state)s”.") % {"state": locked.get_state_display()}
+            )
+        if locked.info_reminder_sent_at is not None:
+            return locked
+        locked.info_reminder_sent_at = timezone.now()
+        locked.save(update_fields=["info_reminder_sent_at", "updated_at"])
+        notifications.notify(ticket=locked, event="info_reminder")
+    return locked
+
+
+# --- personal data ----------------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+
+
+def erase_personal_data(*, ticket, actor, note=""):
+    """Erase the applicant's personal data from a ticket, keeping the ledger and the statistics.
+
+    Evidence files go, NIK, contact details, payout account and free text are replaced with
+    redactions; the workflow log keeps who, when and which states (with notes redacted) and records
+    the erasure itself. Safe to run twice: an erased ticket is left as it is.
+    """
+    from notifications.models import Message
+    from refunds.models import Remedy
+
+    if actor is not roles.SYSTEM and not roles.is_agent(ticket, actor):
+        raise TransitionForbidden(_("You are not permitted to do this."))
+    with transaction.atomic():
+        locked = lock_ticket(ticket)
+        if locked.erased_at is not None:
+            return locked
+        files = []
+        for item in Evidence.objects.filter(ticket=locked):
+            files += [stored for stored in (item.file, item.thumbnail) if stored.name]
+        Evidence.objects.filter(ticket=locked).delete()
+        now = timezone.now()
+        for name in ("full_name", "description", "document_name", "payout_name"):
+            setattr(locked, name, REDACTED if getattr(locked, name) else "")
+        for name in ("nik", "email", "whatsapp", "platform_account_email", "payout_account"):
+            setattr(locked, name, "")
+        locked.erased_at = now
+        locked.save()
+        Message.objects.filter(ticket=locked).update(
+            body=REDACTED, subject="", to_address="", from_address="", content_variables={}
+        )
+        Remedy.objects.filter(ticket=locked).exclude(payout_account="").update(
+            payout_account=REDACTED, payout_name=REDACTED
+        )
+        # The log is append-only for changes of state; its free text is personal data all the same.
+        TicketTransition.objects.filter(ticket=locked).exclude(note="", public_note="").update(
+            note=REDACTED, public_note=""
+        )
+        TicketTransition.objects.create(
+            ticket=locked,
+            name="erase_personal_data",
+            source=locked.state,
+            target=locked.state,
+            actor=actor if roles.actor_kind(actor) == "staff" else None,
+            actor_kind=roles.actor_kind(actor),
+            note=note,
+            created_at=now,
+        )
+        transaction.on_commit(lambda: _delete_files(files))
+    return locked
+
+
+def _delete_files(files):
+    for stored in files:
+        stored.storage.delete(stored.name)
 
 
 # --- intake -----------------------------------------------------------------------------------

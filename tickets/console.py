@@ -1,0 +1,366 @@
+"""The ticket page of the help-desk console and its buttons.
+
+Every button posts to a small view that validates its input, calls one service (the same ones the
+API and the tasks call) and tells the agent the outcome with Django's messages framework; a refusal
+(wrong state, no permission, bad parameter) comes back as a clear message and changes nothing.
+"""
+
+import string
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from notifications import services as notifications
+from notifications.models import CannedReply, MessageChannel
+from notifications.services import tracking_url
+from tickets import roles, selectors, services
+from tickets.exceptions import WorkflowError
+from tickets.models import Evidence, State, Ticket
+
+
+def is_agent(user):
+    return roles.is_agent(None, user)
+
+
+def is_supervisor(user):
+    return roles.is_supervisor(None, user)
+
+
+def agents():
+    """Staff who may work tickets (assignable), in one query."""
+    User = get_user_model()
+    has_perm = Q(groups__permissions__codename="work_ticket") | Q(user_permissions__codename="work_ticket")
+    return list(
+        User.objects.filter(is_active=True, is_staff=True)
+        .filter(has_perm | Q(is_superuser=True))
+        .distinct()
+        .order_by("username")
+    )
+
+
+STATE_COLOURS = {
+    State.REPORTED: "#6b7280",
+    State.IN_REVIEW: "#2563eb",
+    State.AWAITING_INFO: "#d97706",
+    State.AWAITING_APPROVAL: "#7c3aed",
+    State.APPROVED: "#0891b2",
+    State.RESOLVED: "#16a34a",
+    State.CLOSED: "#374151",
+    State.REJECTED: "#b91c1c",
+    State.DUPLICATE: "#9ca3af",
+    State.REMEDY_FAILED: "#dc2626",
+}
+
+
+def mask(value, keep=4):
+    """`3171********0001`-style masking for lists: enough to tell records apart, not to copy them."""
+    value = value or ""
+    if len(value) <= keep:
+        return "•" * len(value)
+    return "•" * (len(value) - keep) + value[-keep:]
+
+
+def state_badge(ticket):
+    colour = STATE_COLOURS.get(ticket.state, "#6b7280")
+    return format_html(
+        '<span class="badge" style="background:{}">{}</span>', colour, ticket.get_state_display()
+    )
+
+
+def sla_badge(ticket, now=None):
+    due = selectors.sla_due(ticket)
+    if due is None:
+        return "—"
+    now = now or timezone.now()
+    if due < now:
+        return format_html(
+            '<span class="sla sla-breached">{}</span>', gettext("late by %s") % timesince(due, now, depth=1)
+        )
+    return format_html(
+        '<span class="sla sla-ok">{}</span>', gettext("due in %s") % timesince(now, due, depth=1)
+    )
+
+
+# --- transitions as buttons with their parameters ---------------------------------------------
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    kind: str = "textarea"  # textarea, number, text
+    required: bool = False
+    value: str = ""
+
+
+LABELS = {
+    "start_review": _("Claim and start review"),
+    "request_info": _("Ask the applicant for information"),
+    "propose_remedy": _("Propose remedy"),
+    "approve": _("Approve remedy"),
+    "send_back": _("Send back to the agent"),
+    "retry_remedy": _("Retry the remedy"),
+    "resolve": _("Resolve"),
+    "reject": _("Reject"),
+    "mark_duplicate": _("Mark as duplicate"),
+    "confirm": _("Close (applicant confirmed)"),
+    "reopen": _("Reopen"),
+}
+DANGER = {"reject", "mark_duplicate", "send_back"}
+
+
+def transition_fields(ticket, name):
+    from refunds.models import RemedyKind
+    from refunds.services import remedy_kind_for
+
+    if name == "request_info":
+        return [Field("message", _("Message to the applicant"), required=True)]
+    if name == "propose_remedy":
+        if remedy_kind_for(ticket) == RemedyKind.REFUND:
+            amount = Field(
+                "amount", _("Amount to refund (rupiah)"), "number", True, str(ticket.amount_paid or "")
+            )
+        else:
+            amount = Field("quantity", _("Stamps to restore"), "number", True, str(ticket.quota_lost or ""))
+        return [amount, Field("note", _("Note for the supervisor"))]
+    if name in ("send_back", "reject"):
+        return [Field("reason", _("Reason"), required=True)]
+    if name == "resolve":
+        return [Field("note", _("How it was resolved (sent to the applicant)"), required=True)]
+    if name == "mark_duplicate":
+        return [Field("original", _("Reference of the original ticket"), "text", True)]
+    return [Field("note", _("Note (optional)"))]
+
+
+def transition_buttons(ticket, user):
+    return [
+        {
+            "name": name,
+            "label": LABELS.get(name, name),
+            "fields": transition_fields(ticket, name),
+            "danger": name in DANGER,
+            "url": reverse("admin:tickets_ticket_transition", args=[ticket.pk, name]),
+        }
+        for name in services.available_transitions(ticket, user)
+        if name in LABELS
+    ]
+
+
+# --- canned replies -------------------------------------------------------------------------------
+
+
+class _Placeholders(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def fill_placeholders(text, ticket):
+    """Fill {name} {reference} {quantity} {link}; anything else in braces is left as it is."""
+    remedy = ticket.current_remedy
+    quantity = remedy.describe() if remedy is not None else (ticket.quota_lost or "")
+    values = _Placeholders(
+        name=ticket.full_name, reference=ticket.reference, quantity=quantity, link=tracking_url(ticket)
+    )
+    try:
+        return string.Formatter().vformat(text, (), values)
+    except (ValueError, IndexError):
+        return text
+
+
+def canned_replies(ticket):
+    replies = []
+    for reply in CannedReply.objects.filter(active=True).order_by("title"):
+        body = reply.body_en if ticket.language == "en" else reply.body_id
+        replies.append({"id": reply.pk, "title": reply.title, "body": fill_placeholders(body, ticket)})
+    return replies
+
+
+def reply_channels(ticket):
+    channels = []
+    if ticket.whatsapp:
+        channels.append((MessageChannel.WHATSAPP, MessageChannel.WHATSAPP.label))
+    if ticket.email:
+        channels.append((MessageChannel.EMAIL, MessageChannel.EMAIL.label))
+    channels.append((MessageChannel.NOTE, MessageChannel.NOTE.label))
+    return channels
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+def _ticket_or_404(request, pk):
+    if not (request.user.has_perm("tickets.view_ticket") or is_agent(request.user)):
+        raise PermissionDenied
+    return get_object_or_404(Ticket.objects.select_related("assigned_to", "duplicate_of"), pk=pk)
+
+
+def _back(ticket):
+    return redirect("admin:tickets_ticket_change", ticket.pk)
+
+
+def ticket_page(request, model_admin, pk):
+    ticket = _ticket_or_404(request, pk)
+    remedy = ticket.current_remedy
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": f"{ticket.reference} · {ticket.full_name}",
+        "subtitle": None,
+        "ticket": ticket,
+        "original": ticket,
+        "remedy": remedy,
+        "sla_due": selectors.sla_due(ticket),
+        "sla": sla_badge(ticket),
+        "state_badge": state_badge(ticket),
+        "serials": list(ticket.serials.values_list("value", flat=True)),
+        "evidence": list(ticket.evidence.all()),
+        "thread": selectors.conversation(ticket),
+        "log": selectors.transition_log(ticket),
+        "related": selectors.related_tickets(ticket),
+        "buttons": transition_buttons(ticket, request.user),
+        "can_work": is_agent(request.user),
+        "can_mark_duplicate": "mark_duplicate" in services.available_transitions(ticket, request.user),
+        "canned": canned_replies(ticket),
+        "channels": reply_channels(ticket),
+        "agents": agents(),
+    }
+    return TemplateResponse(request, "admin/tickets/ticket/page.html", context)
+
+
+def _refused(request, label, exc):
+    messages.error(request, f"{label}: {exc.message}")
+
+
+@require_POST
+def transition(request, pk, name):
+    ticket = _ticket_or_404(request, pk)
+    label = LABELS.get(name, name)
+    params = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
+    try:
+        ticket = services.perform_transition(ticket=ticket, name=name, actor=request.user, params=params)
+    except WorkflowError as exc:
+        _refused(request, label, exc)
+    else:
+        messages.success(
+            request,
+            gettext("%(action)s: done. The ticket is now “%(state)s”.")
+            % {"action": label, "state": ticket.get_state_display()},
+        )
+    return _back(ticket)
+
+
+@require_POST
+def reply(request, pk):
+    ticket = _ticket_or_404(request, pk)
+    if not is_agent(request.user):
+        raise PermissionDenied
+    channel = request.POST.get("channel", "")
+    body = (request.POST.get("body") or "").strip()
+    canned = request.POST.get("canned", "")
+    if not body and canned.isdigit():
+        found = CannedReply.objects.filter(pk=int(canned), active=True).first()
+        if found is not None:
+            body = fill_placeholders(found.body_en if ticket.language == "en" else found.body_id, ticket)
+    allowed = dict(reply_channels(ticket))
+    if channel not in allowed:
+        messages.error(request, gettext("Reply: choose a channel this applicant can be reached on."))
+    elif not body:
+        messages.error(request, gettext("Reply: write a message or pick a canned reply."))
+    elif ticket.erased_at is not None and channel != MessageChannel.NOTE:
+        messages.error(request, gettext("Reply: this applicant's personal data was erased."))
+    else:
+        with transaction.atomic():
+            notifications.send_reply(ticket=ticket, author=request.user, channel=channel, body=body)
+        if channel == MessageChannel.NOTE:
+            messages.success(request, gettext("Internal note added."))
+        else:
+            messages.success(request, gettext("Reply queued on %(channel)s.") % {"channel": allowed[channel]})
+    return _back(ticket)
+
+
+@require_POST
+def assign(request, pk):
+    ticket = _ticket_or_404(request, pk)
+    value = request.POST.get("assignee", "")
+    User = get_user_model()
+    if value == "me":
+        assignee = request.user
+    elif value.isdigit():
+        assignee = User.objects.filter(pk=int(value)).first()
+        if assignee is None:
+            messages.error(request, gettext("Assign: no such user."))
+            return _back(ticket)
+    else:
+        assignee = None
+    try:
+        services.assign(ticket=ticket, actor=request.user, assignee=assignee)
+    except WorkflowError as exc:
+        _refused(request, gettext("Assign"), exc)
+    else:
+        who = assignee.get_username() if assignee else gettext("nobody")
+        messages.success(request, gettext("Assigned to %(who)s.") % {"who": who})
+    return _back(ticket)
+
+
+@require_POST
+def erase(request, pk):
+    ticket = _ticket_or_404(request, pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, gettext("Erase: tick the box to confirm the applicant asked for erasure."))
+        return _back(ticket)
+    try:
+        services.erase_personal_data(
+            ticket=ticket, actor=request.user, note=request.POST.get("note") or gettext("Erasure request")
+        )
+    except WorkflowError as exc:
+        _refused(request, gettext("Erase"), exc)
+    else:
+        messages.success(request, gettext("Personal data erased."))
+    return _back(ticket)
+
+
+@require_POST
+def next_ticket(request):
+    try:
+        ticket = services.claim_next(actor=request.user)
+    except WorkflowError as exc:
+        _refused(request, gettext("Next ticket"), exc)
+        return redirect("admin:tickets_ticket_changelist")
+    if ticket is None:
+        messages.info(request, gettext("No unassigned reported tickets are waiting."))
+        return redirect("admin:tickets_ticket_changelist")
+    messages.success(request, gettext("%(reference)s is yours now.") % {"reference": ticket.reference})
+    return _back(ticket)
+
+
+def evidence_file(request, pk, kind):
+    """Stream an evidence file or its thumbnail to staff who may see tickets; never a public URL."""
+    if not (request.user.has_perm("tickets.view_evidence") or is_agent(request.user)):
+        raise PermissionDenied
+    item = get_object_or_404(Evidence, pk=pk)
+    stored = {"file": item.file, "thumbnail": item.thumbnail}.get(kind)
+    if stored is None or not stored.name:
+        raise Http404
+    try:
+        handle = stored.storage.open(stored.name, "rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    content_type = item.content_type if kind == "file" else "image/jpeg"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

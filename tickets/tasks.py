@@ -1,0 +1,101 @@
+"""Scheduled work on tickets (Celery beat): workflow timers and the erasure of expired personal data.
+
+Each task picks a bounded batch of ticket ids with an indexed query and calls one service per ticket.
+The services lock the row and check the state again, so two workers running the same task at once, or
+a task run twice, never fire a transition or send a reminder twice: the loser is refused and skipped.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets import roles, services
+from tickets.exceptions import WorkflowError
+from tickets.models import State, Ticket
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+MAX_BATCHES = 25  # per run; the next beat picks up the rest
+
+
+def _batches(queryset):
+    """Yield lists of tickets from `queryset`, oldest state change first, a batch at a time (keyset
+    pagination, so rows skipped in one batch are not read again), until it is empty or the cap."""
+    after = Q()
+    for _batch in range(MAX_BATCHES):
+        batch = list(queryset.filter(after).order_by("state_changed_at", "id")[:BATCH_SIZE])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]
+        after = Q(state_changed_at__gt=last.state_changed_at) | Q(
+            state_changed_at=last.state_changed_at, id__gt=last.id
+        )
+
+
+def _each(queryset, action):
+    done = 0
+    for batch in _batches(queryset):
+        for ticket in batch:
+            try:
+                action(ticket)
+                done += 1
+            except WorkflowError as exc:
+                log.info("Skipped %s: %s", ticket.reference, exc.message)
+    return done
+
+
+def close_unanswered_tickets(now=None):
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CLOSE_UNANSWERED_DAYS)
+    stale = Ticket.objects.filter(state=State.AWAITING_INFO, state_changed_at__lt=cutoff)
+    return _each(stale, lambda ticket: services.close_unanswered(ticket=ticket))
+
+
+def auto_confirm_resolved(now=None):
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AUTO_CONFIRM_DAYS)
+    stale = Ticket.objects.filter(state=State.RESOLVED, state_changed_at__lt=cutoff)
+    return _each(
+        stale,
+        lambda ticket: services.confirm(
+            ticket=ticket, actor=roles.SYSTEM, note=f"Auto-confirmed after {settings.AUTO_CONFIRM_DAYS} days"
+        ),
+    )
+
+
+def send_info_reminders(now=None):
+    cutoff = (now or timezone.now()) - timedelta(days=settings.INFO_REMINDER_DAYS)
+    waiting = Ticket.objects.filter(
+        state=State.AWAITING_INFO, state_changed_at__lt=cutoff, info_reminder_sent_at=None
+    )
+    return _each(waiting, lambda ticket: services.send_info_reminder(ticket=ticket))
+
+
+@shared_task(acks_late=True)
+def run_workflow_timers():
+    """Close unanswered tickets, auto-confirm resolved ones, remind applicants who owe an answer."""
+    now = timezone.now()
+    return {
+        "closed_unanswered": close_unanswered_tickets(now),
+        "auto_confirmed": auto_confirm_resolved(now),
+        "info_reminders": send_info_reminders(now),
+    }
+
+
+@shared_task(acks_late=True)
+def erase_expired():
+    """Erase personal data RETENTION_DAYS after a ticket ended (closed, rejected or duplicate)."""
+    cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
+    expired = Ticket.objects.filter(
+        state__in=[State.CLOSED, State.REJECTED, State.DUPLICATE], state_changed_at__lt=cutoff, erased_at=None
+    )
+    return _each(
+        expired,
+        lambda ticket: services.erase_personal_data(
+            ticket=ticket, actor=roles.SYSTEM, note=f"Retention period of {settings.RETENTION_DAYS} days"
+        ),
+    )

@@ -1,0 +1,83 @@
+"""Template tags of the help-desk console."""
+
+import calendar
+import datetime
+
+from django import template
+from django.db.models import Max, Min
+from django.utils import formats, timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/date_hierarchy.html")
+def cheap_date_hierarchy(cl):
+    """Django's date drill-down without its `SELECT DISTINCT date_trunc(...)` over the whole table.
+
+    Years come from one MIN/MAX (two index probes); months and days of a chosen period are listed
+    from the calendar instead of from the rows, so the links cost nothing at a million tickets.
+    """
+    field = cl.date_hierarchy
+    year, month, day = (cl.params.get(f"{field}__{part}") for part in ("year", "month", "day"))
+    generic = f"{field}__"
+
+    def link(filters):
+        return cl.get_query_string(filters, [generic])
+
+    if year and month and day:
+        chosen = datetime.date(int(year), int(month), int(day))
+        return {
+            "show": True,
+            "back": {
+                "link": link({f"{field}__year": year, f"{field}__month": month}),
+                "title": _month(chosen),
+            },
+            "choices": [{"title": capfirst(formats.date_format(chosen, "MONTH_DAY_FORMAT"))}],
+        }
+    if year and month:
+        days = calendar.monthrange(int(year), int(month))[1]
+        return {
+            "show": True,
+            "back": {"link": link({f"{field}__year": year}), "title": str(year)},
+            "choices": [
+                {
+                    "link": link({f"{field}__year": year, f"{field}__month": month, f"{field}__day": number}),
+                    "title": str(number),
+                }
+                for number in range(1, days + 1)
+            ],
+        }
+    if year:
+        return {
+            "show": True,
+            "back": {"link": link({}), "title": _("All dates")},
+            "choices": [
+                {
+                    "link": link({f"{field}__year": year, f"{field}__month": number}),
+                    "title": _month(datetime.date(int(year), number, 1)),
+                }
+                for number in range(1, 13)
+            ],
+        }
+    bounds = cl.queryset.order_by().aggregate(first=Min(field), last=Max(field))
+    if not bounds["first"]:
+        return {"show": False}
+    first, last = (timezone.localtime(bounds[key]).year for key in ("first", "last"))
+    return {
+        "show": True,
+        "choices": [
+            {"link": link({f"{field}__year": number}), "title": str(number)}
+            for number in range(first, last + 1)
+        ],
+    }
+
+
+def _month(day):
+    return capfirst(formats.date_format(day, "YEAR_MONTH_FORMAT"))
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key)
