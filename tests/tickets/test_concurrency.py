@@ -8,7 +8,7 @@ from django.db import connections
 from tests.factories import ticket_in_state
 from tickets import services
 from tickets.exceptions import TransitionNotAllowed
-from tickets.models import State
+from tickets.models import State, Ticket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -70,3 +70,31 @@ def test_concurrent_next_ticket_presses_never_share_a_ticket(alice, bob, sam):
         outcome.pk for outcome in outcomes if outcome is not None and not isinstance(outcome, Exception)
     ]
     assert len(claimed) == len(set(claimed)) == 3, outcomes
+
+
+def test_more_next_ticket_presses_than_tickets_leave_the_rest_empty_handed(alice, bob, sam, sue):
+    for _ in range(2):
+        ticket_in_state(State.REPORTED)
+    outcomes = run_at_once(
+        *(lambda actor=actor: services.claim_next(actor=actor) for actor in (alice, bob, sam, sue))
+    )
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    claimed = [outcome.pk for outcome in outcomes if outcome is not None]
+    assert len(claimed) == len(set(claimed)) == 2, outcomes
+    assert sorted(set(Ticket.objects.values_list("state", flat=True))) == [State.IN_REVIEW]
+
+
+def test_next_ticket_button_pressed_at_once_through_the_admin(alice, bob, sam):
+    from django.test import Client
+
+    for _ in range(3):
+        ticket_in_state(State.REPORTED)
+
+    def press(user):
+        client = Client()
+        client.force_login(user)
+        return client.post("/admin/tickets/ticket/next/")["Location"]
+
+    outcomes = run_at_once(*(lambda user=user: press(user) for user in (alice, bob, sam)))
+    assert len(set(outcomes)) == 3, outcomes
+    assert Ticket.objects.filter(state=State.IN_REVIEW).values("assigned_to").distinct().count() == 3
