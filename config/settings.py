@@ -4,6 +4,7 @@ Every variable is optional: without any, the product runs embedded (SQLite, task
 console email and WhatsApp, local files). CONTRACT.md lists the variables operators rely on.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -190,7 +191,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "redeliver-stale-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": timedelta(minutes=1)},
@@ -221,7 +222,15 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN")
 TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM")
 TWILIO_API_URL = env("TWILIO_API_URL", "https://api.twilio.com").rstrip("/")
+# Approved WhatsApp Content templates per event, for messages outside the 24-hour window, as JSON:
+# {"report_received": "HX...", "info_requested": {"id": "HX...", "en": "HX..."}}. Their variables are
+# {{1}} name, {{2}} reference, {{3}} tracking link, {{4}} the event's message or remedy.
+TWILIO_CONTENT_SIDS = json.loads(env("TWILIO_CONTENT_SIDS", "{}"))
 INBOUND_EMAIL_SECRET = env("INBOUND_EMAIL_SECRET")
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 60 * 1024 * 1024)
+# Outbox: a claim older than this is a worker that died mid-send; the sweep leaves younger ones alone.
+OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300)
+OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")
@@ -288,7 +297,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }
 
 # Production hardening: on whenever DEBUG is off.

@@ -1,22 +1,156 @@
 """One class per outside channel, one method to send (as healthchecks' transports).
 
-A `ChannelError` says whether the failure is permanent, so the retry policy lives in the task.
+A `ChannelError` says whether the failure is permanent, so the retry policy lives in the task; each
+provider maps its own answers in one place (`raise_for_twilio`, `raise_for_smtp`).
 """
 
+import json
 import logging
+import smtplib
 import sys
+from datetime import timedelta
 
+import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, make_msgid
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
+from notifications.twilio_client import make_twilio_client
 
 log = logging.getLogger(__name__)
+
+WHATSAPP_SESSION_WINDOW = timedelta(hours=24)
+CLOCK_SKEW = timedelta(minutes=5)
+
+# Twilio's error codes agents meet most, in words (https://www.twilio.com/docs/api/errors).
+TWILIO_ERRORS = {
+    "20003": _("Twilio refused our credentials (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)."),
+    "20429": _("Twilio is rate limiting us; the message will be retried."),
+    "21211": _("The WhatsApp number is not a valid phone number."),
+    "21408": _("Sending to this country is not enabled on the Twilio account."),
+    "21610": _("The applicant has blocked messages from us (replied STOP)."),
+    "21614": _("The number is not a mobile number that can receive messages."),
+    "63003": _("The number is not on WhatsApp or cannot receive WhatsApp messages."),
+    "63016": _(
+        "Outside the 24-hour WhatsApp window: only an approved template can be sent. "
+        "Use email, or wait until the applicant writes again."
+    ),
+    "63018": _("WhatsApp rate limit for our sender was exceeded; try again later."),
+    "63024": _("The recipient is not a valid WhatsApp user."),
+    "63032": _("WhatsApp does not deliver to this user (user's choice or WhatsApp policy)."),
+    "30003": _("The applicant's phone is unreachable (switched off or out of coverage)."),
+    "30005": _("Unknown number: it does not exist or is no longer in use."),
+    "30006": _("The number cannot receive this message (landline or unreachable carrier)."),
+    "30007": _("The carrier filtered the message as spam."),
+    "30008": _("Delivery failed for an unknown reason at the carrier."),
+    "unknown": _("The outcome is unknown: the worker stopped while sending. Check with the applicant."),
+    "smtp": _("The mail server refused the message."),
+}
+
+
+def describe_error(code):
+    """The text agents read for a stored error code ('' when there is no code)."""
+    if not code:
+        return ""
+    text = TWILIO_ERRORS.get(str(code))
+    return str(text) if text else str(_("Error %(code)s") % {"code": code})
 
 
 class ChannelError(Exception):
     def __init__(self, message, *, permanent=False, code=""):
         super().__init__(message)
         self.permanent = permanent
-        self.code = code
+        self.code = str(code or "")
+
+
+# --- WhatsApp -----------------------------------------------------------------------------------
+
+
+def twilio_configured():
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and settings.TWILIO_WHATSAPP_FROM)
+
+
+def twilio_client():
+    return make_twilio_client(
+        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, api_url=settings.TWILIO_API_URL
+    )
+
+
+def raise_for_twilio(error):
+    """Turn what the Twilio SDK raised into a ChannelError: 429, 5xx and network errors are transient."""
+    if isinstance(error, TwilioRestException):
+        status = error.status or 0
+        transient = status == 429 or status >= 500
+        raise ChannelError(
+            f"Twilio {status}: {error.msg}", permanent=not transient, code=error.code or status
+        ) from error
+    if isinstance(error, requests.RequestException):
+        raise ChannelError(f"Twilio unreachable: {error}") from error
+    raise ChannelError(f"Twilio: {error}") from error
+
+
+def whatsapp_address(number):
+    return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
+
+
+def within_session_window(ticket, now=None):
+    """WhatsApp lets a business send free text only within 24 hours of the customer's last message."""
+    last = ticket.last_inbound_at
+    return last is not None and (now or timezone.now()) - last < WHATSAPP_SESSION_WINDOW
+
+
+def status_callback_url(message):
+    # Our id in the URL lets a callback find its message even before the worker recorded Twilio's sid.
+    return f"{settings.PUBLIC_BASE_URL}/webhooks/twilio/status/?message={message.pk}"
+
+
+class WhatsAppChannel:
+    """WhatsApp through Twilio's Messages API: free text inside the 24-hour window, else a template."""
+
+    def payload(self, message):
+        params = {
+            "to": whatsapp_address(message.to_address),
+            "from_": settings.TWILIO_WHATSAPP_FROM,
+            "status_callback": status_callback_url(message),
+        }
+        if message.content_sid and not within_session_window(message.ticket):
+            params["content_sid"] = message.content_sid
+            params["content_variables"] = json.dumps(message.content_variables or {})
+        else:
+            # No template for this event (agent replies never have one): free text. Outside the window
+            # Twilio answers 63016, which is recorded on the message and shown to the agent.
+            params["body"] = message.body
+        return params
+
+    def send(self, message):
+        try:
+            created = twilio_client().messages.create(**self.payload(message))
+        except (TwilioException, requests.RequestException) as error:
+            raise_for_twilio(error)
+        return created.sid
+
+    def find_sent(self, message, since):
+        """Twilio's sid of a message we may have sent since `since` (a crashed attempt), or None."""
+        try:
+            candidates = twilio_client().messages.list(
+                to=whatsapp_address(message.to_address),
+                date_sent_after=since - timedelta(days=1),  # Twilio filters by date only
+                limit=100,
+            )
+        except (TwilioException, requests.RequestException) as error:
+            raise_for_twilio(error)
+        from notifications.models import Message
+
+        for candidate in candidates:
+            if candidate.date_created and candidate.date_created < since - CLOCK_SKEW:
+                continue
+            # A template's text is Twilio's rendering, not ours: any unrecorded message then matches.
+            matches = bool(message.content_sid) or candidate.body == message.body
+            if matches and not Message.objects.filter(provider_id=candidate.sid).exists():
+                return candidate.sid
+        return None
 
 
 class ConsoleWhatsAppChannel:
@@ -29,32 +163,79 @@ class ConsoleWhatsAppChannel:
         sys.stdout.flush()
         return f"console-{message.pk}"
 
+    def find_sent(self, message, since):
+        return None
+
+
+# --- email --------------------------------------------------------------------------------------
+
+
+def raise_for_smtp(error):
+    """SMTP 5xx refusals are permanent; 4xx, disconnections and network errors are transient."""
+    code = getattr(error, "smtp_code", None)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [answer[0] for answer in error.recipients.values()]
+        code = min(codes) if codes else None
+    permanent = bool(code) and 500 <= code < 600
+    raise ChannelError(f"SMTP: {error}", permanent=permanent, code=code or "") from error
+
+
+def new_message_id():
+    address = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1]
+    return make_msgid(domain=address.strip("> ") or "localhost")
+
 
 class EmailChannel:
-    """Outbound email through Django's email backend, with the reference in the subject."""
+    """Outbound email through Django's email backend, with the reference in the subject, threaded.
 
-    def send(self, message):
-        message_id = message.provider_id or make_msgid(domain=_mail_domain())
-        email = EmailMessage(
+    The Message-ID is fixed before sending (`delivery` stores it first), so a re-send after a crash
+    carries the same Message-ID and mail clients show it once.
+    """
+
+    def build(self, message):
+        headers = {"Message-ID": message.provider_id or new_message_id()}
+        thread = thread_ids(message)
+        if thread:
+            headers["In-Reply-To"] = thread[-1]
+            headers["References"] = " ".join(thread)
+        return EmailMessage(
             subject=message.subject,
             body=message.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.to_address],
-            headers={"Message-ID": message_id},
+            headers=headers,
         )
+
+    def send(self, message):
+        email = self.build(message)
         try:
             email.send()
-        except OSError as exc:
-            raise ChannelError(str(exc)) from exc
-        return message_id
+        except (smtplib.SMTPException, OSError) as error:
+            raise_for_smtp(error)
+        return email.extra_headers["Message-ID"]
+
+    def find_sent(self, message, since):
+        return None  # re-sending with the same Message-ID is safe enough
 
 
-def _mail_domain():
-    address = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1]
-    return address.strip("> ") or "localhost"
+def thread_ids(message):
+    """Message-IDs of the ticket's earlier emails, oldest first (the last one is replied to)."""
+    from notifications.models import Message, MessageChannel
+
+    earlier = (
+        Message.objects.filter(ticket_id=message.ticket_id, channel=MessageChannel.EMAIL)
+        .exclude(pk=message.pk)
+        .exclude(provider_id="")
+        .filter(created_at__lte=message.created_at)
+        .order_by("created_at", "id")
+        .values_list("provider_id", flat=True)
+    )
+    return list(earlier)[-10:]
 
 
 def channel_for(channel_name):
     if channel_name == "email":
         return EmailChannel()
+    if twilio_configured():
+        return WhatsAppChannel()
     return ConsoleWhatsAppChannel()

@@ -73,6 +73,9 @@ class Message(models.Model):
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     provider_id = models.CharField(max_length=255, blank=True, help_text=_("Twilio MessageSid or Message-ID"))
     in_reply_to = models.CharField(max_length=255, blank=True)
+    # Inbound WhatsApp media, fetched by a task: [{"url", "content_type", "state", "error"}].
+    media = models.JSONField(default=list, blank=True)
+    media_pending = models.BooleanField(default=False)
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -105,6 +108,13 @@ class Message(models.Model):
     @property
     def is_internal(self):
         return self.channel == MessageChannel.NOTE
+
+    @property
+    def error_text(self):
+        """The stored error code in words, for agents."""
+        from notifications.channels import describe_error
+
+        return describe_error(self.error_code)
 
     def advance_status(self, status):
         """Move the delivery status forward only; returns whether it changed."""

@@ -4,11 +4,16 @@ Outbound messages are created inside the caller's transaction and handed to a de
 after it commits, so a rollback sends nothing and a crash after commit loses nothing.
 """
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from notifications import templates
 from notifications.models import Direction, Message, MessageChannel, MessageStatus
+
+log = logging.getLogger(__name__)
 
 
 def tracking_url(ticket):
@@ -51,9 +56,13 @@ def queue_outbound(*, ticket, channel, body, subject="", event="", author=None, 
 
 
 def schedule_delivery(message_id):
+    """Hand a committed message to a worker; if the broker is down, the outbox sweep sends it later."""
     from notifications.tasks import deliver_message
 
-    deliver_message.delay(message_id)
+    try:
+        deliver_message.delay(message_id)
+    except Exception:  # the change is committed: never fail the request over the hand-off
+        log.exception("could not queue delivery of message %s; the outbox sweep will", message_id)
 
 
 def notify(*, ticket, event, author=None, **context):
@@ -91,9 +100,18 @@ def add_note(*, ticket, author, body):
 
 
 def send_reply(*, ticket, author, channel, body):
-    """An agent's reply on WhatsApp or email, or an internal note."""
+    """An agent's reply on WhatsApp or email, or an internal note: the one entry point for staff."""
+    from tickets.exceptions import InvalidParameter
+
+    body = (body or "").strip()
+    if not body:
+        raise InvalidParameter(_("Write the message."), field="body")
     if channel == MessageChannel.NOTE:
         return add_note(ticket=ticket, author=author, body=body)
+    if channel not in (MessageChannel.WHATSAPP, MessageChannel.EMAIL):
+        raise InvalidParameter(_("Choose WhatsApp, email or an internal note."), field="channel")
+    if ticket.erased_at is not None or not _address(ticket, channel):
+        raise InvalidParameter(_("The applicant gave no address on this channel."), field="channel")
     rendered = templates.render("agent_reply", ticket=ticket, channel=channel, message=body)
     return queue_outbound(
         ticket=ticket,

@@ -1,20 +1,59 @@
-"""Delivery of the outbox: thin tasks that claim a message, send it once, and record the outcome."""
+"""Delivery of the outbox and fetching of inbound media: thin tasks that reload rows and call services."""
+
+import logging
 
 from celery import shared_task
 
-from notifications import delivery
-from notifications.channels import ChannelError
+from notifications import delivery, inbound
+from notifications.delivery import DeliveryError
+
+log = logging.getLogger(__name__)
 
 MAX_RETRIES = 8
 
 
+def retry_delay(retries):
+    """Seconds before retry number `retries + 1`: 5, 10, 20 ... at most 10 minutes."""
+    return min(5 * 2**retries, 600)
+
+
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
 def deliver_message(self, message_id):
+    """Send one outbox message; 429, 5xx, network and SMTP 4xx errors retry with backoff."""
     try:
-        delivery.deliver(message_id=message_id)
-    except ChannelError as exc:
+        return delivery.deliver(message_id=message_id)
+    except DeliveryError as exc:
         if exc.permanent or self.request.retries >= self.max_retries:
             delivery.mark_failed(message_id=message_id, error=exc)
+            return "failed"
+        countdown = retry_delay(self.request.retries)
+        delivery.release(message_id=message_id, error=exc, retry_in=countdown)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def fetch_inbound_media(self, message_id):
+    """Download the media of an inbound WhatsApp message and keep the images as evidence."""
+    try:
+        inbound.fetch_pending_media(message_id=message_id)
+    except inbound.MediaUnavailable as exc:
+        if self.request.retries >= self.max_retries:
+            inbound.give_up_media(message_id=message_id, error=str(exc))
             return
-        delivery.release(message_id=message_id, error=exc)
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries * 5, 600)) from exc
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+
+
+@shared_task
+def sweep_outbox():
+    """Beat task: re-queue messages whose task was lost or whose worker died, and unfetched media."""
+    message_ids = delivery.due_for_sweep()
+    for message_id in message_ids:
+        deliver_message.delay(message_id)
+    media_ids = inbound.media_due_for_sweep()
+    for message_id in media_ids:
+        fetch_inbound_media.delay(message_id)
+    if message_ids or media_ids:
+        log.info(
+            "sweep_outbox re-queued %s messages and %s media downloads", len(message_ids), len(media_ids)
+        )
+    return len(message_ids) + len(media_ids)

@@ -1,10 +1,19 @@
-"""Message texts for each event, in the applicant's language, short enough for WhatsApp."""
+"""Message texts for each event, in the applicant's language, short enough for WhatsApp.
+
+Each event also names its approved WhatsApp Content template (TWILIO_CONTENT_SIDS) with the variables
+{1} name, {2} reference, {3} tracking link, {4} the event's message or remedy; the WhatsApp channel
+uses it only outside the 24-hour window.
+"""
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+
+# WhatsApp bodies stay under Twilio's 1600 characters even with a long agent message.
+MAX_WHATSAPP_MESSAGE_CHARS = 1400
 
 
 @dataclass
@@ -20,6 +29,10 @@ def _texts():
         "report_received": _(
             "Hello {name}, your e-Meterai report has been received with reference {reference}. "
             "Follow its status here: {link}"
+        ),
+        "report_opened": _(
+            "Hello {name}, we opened report {reference} for your message. We use the data you send us "
+            "only to handle this complaint. Follow its status here: {link}"
         ),
         "info_requested": _(
             "Hello {name}, we need more information for report {reference}: {message}\n"
@@ -47,14 +60,32 @@ def _texts():
     }
 
 
+# Internal texts (never sent to the applicant).
+def sent_back_note(reason):
+    """The note the proposing agent finds on the ticket when a supervisor sends a proposal back."""
+    return _("Sent back by the supervisor: {reason}").format(reason=reason)
+
+
+EVENTS = list(_texts().keys())
+
+
 def _subject(event, reference):
     return pgettext("email subject", "[{reference}] e-Meterai report").format(reference=reference)
 
 
+def content_sid(event, language):
+    """The approved Content template for `event` in `language`, or '' when none is configured."""
+    configured = settings.TWILIO_CONTENT_SIDS.get(event, "")
+    if isinstance(configured, dict):
+        return configured.get(language) or configured.get("id") or ""
+    return configured or ""
+
+
 def render(event, *, ticket, channel, **context):
-    """The subject and body of a notification, in the ticket's language."""
+    """The subject, body and WhatsApp template of a notification, in the ticket's language."""
     remedy = context.pop("remedy", None)
-    with translation.override(ticket.language or "id"):
+    language = ticket.language or "id"
+    with translation.override(language):
         values = {
             "name": ticket.full_name or _("Applicant"),
             "reference": ticket.reference,
@@ -63,5 +94,24 @@ def render(event, *, ticket, channel, **context):
             "link": "",
         }
         values.update({key: str(value) for key, value in context.items()})
+        if channel == "whatsapp":
+            values["message"] = _shorten(values["message"])
         body = _texts()[event].format(**values)
-        return Rendered(subject=_subject(event, ticket.reference), body=body)
+        content = {}
+        sid = content_sid(event, language)
+        if sid:
+            content = {
+                "sid": sid,
+                "variables": {
+                    "1": values["name"],
+                    "2": values["reference"],
+                    "3": values["link"],
+                    "4": values["message"] or values["remedy"],
+                },
+            }
+        return Rendered(subject=_subject(event, ticket.reference), body=body, content=content)
+
+
+def _shorten(text):
+    limit = MAX_WHATSAPP_MESSAGE_CHARS
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

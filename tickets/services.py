@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from notifications import services as notifications
+from notifications import templates
 from tickets import roles
 from tickets.evidence import process_image
 from tickets.exceptions import InvalidParameter, TransitionForbidden, TransitionNotAllowed
@@ -184,7 +185,7 @@ def send_back(*, ticket, actor, reason="", note=""):
         reason = _required_text(reason, "reason", _("Give the reason for sending it back."))
         remedies.withdraw(ticket=change.ticket, reason=reason)
         change.fire(note=reason)
-        notifications.add_note(ticket=change.ticket, author=actor, body=f"{_('Sent back')}: {reason}")
+        notifications.add_note(ticket=change.ticket, author=actor, body=templates.sent_back_note(reason))
     return change.ticket
 
 
@@ -430,12 +431,15 @@ def _delete_files(files):
 # --- intake -----------------------------------------------------------------------------------
 
 
-def submit_report(*, data, serial_numbers=(), evidence=(), channel="web", on_created=None):
+def submit_report(
+    *, data, serial_numbers=(), evidence=(), channel="web", on_created=None, confirmation="report_received"
+):
     """Create a ticket from a validated report, with its serial numbers, evidence and confirmations.
 
     `evidence` holds already checked images as (name, bytes) pairs; they are re-encoded before the
     transaction opens, so no lock is held while pixels are processed. `on_created(ticket)` runs
-    inside the transaction (the API stores its idempotency record there).
+    inside the transaction (the API stores its idempotency record there). `confirmation` is the event
+    the applicant is told (a ticket opened by an inbound message gets one with the privacy notice).
     """
     processed = [(name, process_image(content)) for name, content in evidence]
     with transaction.atomic():
@@ -457,7 +461,7 @@ def submit_report(*, data, serial_numbers=(), evidence=(), channel="web", on_cre
         )
         for name, image in processed:
             attach_evidence(ticket=ticket, name=name, image=image, source=channel)
-        notifications.notify(ticket=ticket, event="report_received")
+        notifications.notify(ticket=ticket, event=confirmation)
         if on_created is not None:
             on_created(ticket)
     return ticket

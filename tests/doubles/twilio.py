@@ -187,10 +187,26 @@ class TwilioDouble(DoubleServer):
             return twilio_error(401)
         if request.method == "POST" and request.path == f"{self.account_path}/Messages.json":
             return self._create_message(request.body or {})
+        if request.method == "GET" and request.path == f"{self.account_path}/Messages.json":
+            return self._list_messages(request.query)
         media = re.fullmatch(rf"{self.account_path}/Messages/MM\w+/Media/(ME\w+)", request.path)
         if request.method == "GET" and media and media[1] in self._media:
             return Reply(307, b"", {"Location": f"{self.url}/media-store/{media[1]}"})
         return twilio_error(404, message=f"The requested resource {request.path} was not found")
+
+    def _list_messages(self, query: dict) -> Reply:
+        """The message list, newest first, filtered by To and From (DateSent filters are accepted)."""
+        with self._state_lock:
+            found = [
+                {key: value for key, value in message.items() if key != "form"}
+                for message in reversed(self.messages)
+                if (not query.get("To") or message["to"] == query["To"])
+                and (not query.get("From") or message["from"] == query["From"])
+            ]
+        page = {"messages": found, "page": 0, "page_size": max(len(found), 50), "start": 0, "end": len(found)}
+        page.update(uri=f"{self.account_path}/Messages.json", first_page_uri=None, next_page_uri=None)
+        page["previous_page_uri"] = None
+        return Reply(200, page)
 
     def _create_message(self, form: dict) -> Reply:
         if not form.get("To"):

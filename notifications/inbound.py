@@ -1,0 +1,319 @@
+"""Inbound webhooks: Twilio WhatsApp messages and status callbacks, inbound email; inbound media.
+
+Every webhook stores what it received once (the provider's id is unique per channel and direction),
+answers fast, and leaves slow work (media downloads) to a task that the outbox sweep re-queues if it
+is ever lost.
+"""
+
+import io
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from notifications import conversation
+from notifications.models import Direction, Message, MessageChannel, MessageStatus
+from notifications.twilio_client import MediaFetchError, MediaTooLarge, fetch_media
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+# Twilio's MessageStatus -> ours (https://www.twilio.com/docs/messaging/api/message-resource#message-status-values).
+TWILIO_STATUSES = {
+    "accepted": MessageStatus.QUEUED,
+    "scheduled": MessageStatus.QUEUED,
+    "queued": MessageStatus.QUEUED,
+    "sending": MessageStatus.SENT,
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+    "canceled": MessageStatus.FAILED,
+}
+STATUS_TIMES = {
+    MessageStatus.SENT: "sent_at",
+    MessageStatus.DELIVERED: "delivered_at",
+    MessageStatus.READ: "read_at",
+}
+
+
+class MediaUnavailable(Exception):
+    """A media download failed for a reason that may pass (network, Twilio 5xx); the task retries."""
+
+
+# --- Twilio webhooks ----------------------------------------------------------------------------
+
+
+def twilio_signature_valid(request):
+    """X-Twilio-Signature over PUBLIC_BASE_URL + the path and query Twilio called, and the form."""
+    token = settings.TWILIO_AUTH_TOKEN
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    url = settings.PUBLIC_BASE_URL + request.get_full_path()
+    return RequestValidator(token).validate(url, request.POST, signature)
+
+
+def twiml_ok():
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+@csrf_exempt
+@require_POST
+def whatsapp_webhook(request):
+    if not twilio_signature_valid(request):
+        return HttpResponseForbidden("invalid signature")
+    if not request.POST.get("MessageSid") or not request.POST.get("From"):
+        return HttpResponseBadRequest("MessageSid and From are required")
+    receive_whatsapp(request.POST)
+    return twiml_ok()
+
+
+@csrf_exempt
+@require_POST
+def status_webhook(request):
+    if not twilio_signature_valid(request):
+        return HttpResponseForbidden("invalid signature")
+    if not request.POST.get("MessageSid"):
+        return HttpResponseBadRequest("MessageSid is required")
+    apply_status(
+        message_sid=request.POST["MessageSid"],
+        twilio_status=request.POST.get("MessageStatus", ""),
+        error_code=request.POST.get("ErrorCode", ""),
+        message_pk=request.GET.get("message", ""),
+    )
+    return twiml_ok()
+
+
+# --- inbound WhatsApp ---------------------------------------------------------------------------
+
+
+def _number(address):
+    return address.removeprefix("whatsapp:").strip()
+
+
+def _media_items(form):
+    try:
+        count = min(int(form.get("NumMedia") or 0), 10)
+    except ValueError:
+        count = 0
+    items = []
+    for index in range(count):
+        url = form.get(f"MediaUrl{index}", "")
+        if url:
+            content_type = form.get(f"MediaContentType{index}", "")
+            items.append({"url": url, "content_type": content_type, "state": "pending", "error": ""})
+    return items
+
+
+def receive_whatsapp(form):
+    """Store one inbound WhatsApp message on its ticket (opening one for an unknown number), once.
+
+    Returns the message, or None when this MessageSid was stored already.
+    """
+    sid = form["MessageSid"]
+    if Message.objects.filter(
+        channel=MessageChannel.WHATSAPP, direction=Direction.INBOUND, provider_id=sid
+    ).exists():
+        return None
+    number = _number(form["From"])
+    body = form.get("Body", "")
+    media = _media_items(form)
+    try:
+        with transaction.atomic():
+            ticket = conversation.ticket_for_whatsapp(number)
+            if ticket is None:
+                ticket = conversation.open_ticket(
+                    channel="whatsapp",
+                    data={"whatsapp": number, "full_name": form.get("ProfileName", ""), "description": body},
+                )
+            message = Message.objects.create(
+                ticket=ticket,
+                direction=Direction.INBOUND,
+                channel=MessageChannel.WHATSAPP,
+                body=body,
+                from_address=number,
+                to_address=_number(form.get("To", "")),
+                provider_id=sid,
+                status=MessageStatus.RECEIVED,
+                media=media,
+                media_pending=bool(media),
+            )
+            conversation.applicant_replied(ticket=ticket, whatsapp=True)
+            if media:
+                transaction.on_commit(lambda: schedule_media_fetch(message.pk))
+    except IntegrityError:
+        if Message.objects.filter(
+            channel=MessageChannel.WHATSAPP, direction=Direction.INBOUND, provider_id=sid
+        ).exists():
+            return None  # the same MessageSid arrived twice at once; the other one stored it
+        raise
+    return message
+
+
+def apply_status(*, message_sid, twilio_status, error_code="", message_pk=""):
+    """A status callback: record Twilio's sid if we had not yet, move the status forward only."""
+    new_status = TWILIO_STATUSES.get(twilio_status.lower())
+    with transaction.atomic():
+        outbound = Message.objects.select_for_update().filter(
+            channel=MessageChannel.WHATSAPP, direction=Direction.OUTBOUND
+        )
+        message = outbound.filter(provider_id=message_sid).first()
+        if message is None and message_pk.isdigit():
+            message = outbound.filter(pk=int(message_pk), provider_id="").first()
+        if message is None:
+            log.info("status %s for unknown message %s ignored", twilio_status, message_sid)
+            return None
+        changed = []
+        if not message.provider_id:
+            message.provider_id = message_sid
+            changed.append("provider_id")
+        if new_status and message.advance_status(new_status):
+            changed.append("status")
+            time_field = STATUS_TIMES.get(new_status)
+            if time_field and getattr(message, time_field) is None:
+                setattr(message, time_field, timezone.now())
+                changed.append(time_field)
+            if new_status == MessageStatus.FAILED:
+                message.error_code = error_code or "unknown"
+                message.error_message = f"Twilio status {twilio_status}, error code {message.error_code}"
+                changed += ["error_code", "error_message"]
+        if changed:
+            message.save(update_fields=changed)
+    return message
+
+
+# --- inbound media ------------------------------------------------------------------------------
+
+
+def schedule_media_fetch(message_id):
+    from notifications.tasks import fetch_inbound_media
+
+    try:
+        fetch_inbound_media.delay(message_id)
+    except Exception:
+        log.exception("could not queue media download for message %s; the outbox sweep will", message_id)
+
+
+def fetch_pending_media(*, message_id):
+    """Download each pending media item once and keep accepted images as evidence on the ticket."""
+    message = Message.objects.select_related("ticket").get(pk=message_id)
+    for index, item in enumerate(message.media):
+        if item.get("state") != "pending":
+            continue
+        if not item.get("content_type", "").startswith("image/"):
+            _set_media_state(message_id, index, "skipped", "not an image")
+            continue
+        _fetch_one(message, index, item)
+    Message.objects.filter(pk=message_id).update(
+        media_pending=any(item.get("state") == "pending" for item in Message.objects.get(pk=message_id).media)
+    )
+
+
+def _fetch_one(message, index, item):
+    from tickets import services as ticket_services
+    from tickets.evidence import EvidenceError, check_image, process_image
+
+    try:
+        content, _content_type = fetch_media(
+            item["url"],
+            settings.TWILIO_ACCOUNT_SID or "",
+            settings.TWILIO_AUTH_TOKEN or "",
+            max_bytes=settings.EVIDENCE_MAX_BYTES,
+        )
+        check_image(
+            io.BytesIO(content),
+            max_bytes=settings.EVIDENCE_MAX_BYTES,
+            max_pixels=settings.EVIDENCE_MAX_PIXELS,
+        )
+        image = process_image(content)
+    except MediaTooLarge:
+        _set_media_state(message.pk, index, "refused", "too_large")
+        return
+    except EvidenceError as error:
+        _set_media_state(message.pk, index, "refused", error.code)
+        return
+    except MediaFetchError as error:
+        if error.status is not None and 400 <= error.status < 500 and error.status != 429:
+            _set_media_state(message.pk, index, "failed", str(error))
+            return
+        raise MediaUnavailable(str(error)) from error
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.media[index].get("state") != "pending":
+            return  # another worker kept it already
+        ticket_services.attach_evidence(
+            ticket=message.ticket,
+            name=f"whatsapp-{index + 1}",
+            image=image,
+            source="whatsapp",
+            message=locked,
+        )
+        locked.media[index].update(state="kept", error="")
+        locked.save(update_fields=["media"])
+
+
+def _set_media_state(message_id, index, state, error):
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message_id)
+        if locked.media[index].get("state") == "pending":
+            locked.media[index].update(state=state, error=error[:300])
+            locked.save(update_fields=["media"])
+
+
+def give_up_media(*, message_id, error):
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message_id)
+        for item in locked.media:
+            if item.get("state") == "pending":
+                item.update(state="failed", error=error[:300])
+        locked.media_pending = False
+        locked.save(update_fields=["media", "media_pending"])
+
+
+def media_due_for_sweep(now=None):
+    grace = (now or timezone.now()) - timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
+    return list(
+        Message.objects.filter(media_pending=True, created_at__lt=grace)
+        .order_by("id")
+        .values_list("id", flat=True)[:200]
+    )
+
+
+# --- inbound email ------------------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def email_webhook(request):
+    """A raw RFC 822 message as the body, authenticated by X-Inbound-Secret; off without a secret."""
+    from notifications import mail
+
+    secret = settings.INBOUND_EMAIL_SECRET
+    if not secret:
+        raise Http404
+    if not constant_time_compare(request.headers.get("X-Inbound-Secret", ""), secret):
+        return HttpResponseForbidden("invalid secret")
+    limit = settings.INBOUND_EMAIL_MAX_BYTES
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return JsonResponse({"error": "message too large"}, status=413)
+    raw = request.read(
+        limit + 1
+    )  # not request.body: mail with screenshots exceeds DATA_UPLOAD_MAX_MEMORY_SIZE
+    if len(raw) > limit:
+        return JsonResponse({"error": "message too large"}, status=413)
+    try:
+        result = mail.receive_email(raw)
+    except mail.InvalidEmail as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(result.as_dict(), status=200 if result.duplicate or result.ignored else 201)
