@@ -400,7 +400,7 @@ def erase_personal_data(*, ticket, actor, note=""):
         locked.erased_at = now
         locked.save()
         Message.objects.filter(ticket=locked).update(
-            body=REDACTED, subject="", to_address="", from_address="", content_variables={}
+            body=REDACTED, subject="", to_address="", from_address="", content_variables={}, media=[]
         )
         Remedy.objects.filter(ticket=locked).exclude(payout_account="").update(
             payout_account=REDACTED, payout_name=REDACTED
