@@ -107,6 +107,22 @@ class Refund(Remedy):
         proxy = True
 
 
+class AwaitingApprovalManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(state=RemedyState.PROPOSED)
+
+
+class RemedyAwaitingApproval(Remedy):
+    """The supervisors' queue: proposals waiting for a second pair of eyes."""
+
+    objects = AwaitingApprovalManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("remedy awaiting approval")
+        verbose_name_plural = _("remedies awaiting approval")
+
+
 class LedgerEntry(models.Model):
     """Append-only record of an applied remedy; one per remedy, enforced by the database."""
 
