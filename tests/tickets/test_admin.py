@@ -339,7 +339,7 @@ def test_approving_ones_own_proposal_is_refused(client, sam):
 )
 def test_buttons_refuse_bad_parameters(as_alice, name, state, params, expected):
     ticket = ticket_in_state(state, category="other" if name == "resolve" else "stamp_failed")
-    response = as_alice.post(button_url(ticket, name), params, follow=True)
+    response = as_alice.post(button_url(ticket, name), params, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert any(expected in text for text in texts(response)), texts(response)
     ticket.refresh_from_db()
     assert ticket.state == state
