@@ -124,16 +124,28 @@ def transition_log(ticket):
     )
 
 
-def related_tickets(ticket):
-    """Other tickets naming one of this ticket's serial numbers or carrying the same screenshot."""
+def related_tickets(ticket, limit=50):
+    """Other tickets naming one of this ticket's serial numbers or carrying the same screenshot.
+
+    Two index lookups (serial value, evidence hash) and one fetch by primary key: an `OR` of two
+    subqueries would make PostgreSQL read the whole ticket table.
+    """
     serials = SerialNumber.objects.filter(ticket=ticket).values("value")
     hashes = Evidence.objects.filter(ticket=ticket).values("sha256")
-    by_serial = SerialNumber.objects.filter(value__in=serials).exclude(ticket=ticket).values("ticket_id")
-    by_hash = Evidence.objects.filter(sha256__in=hashes).exclude(ticket=ticket).values("ticket_id")
+    ids = set(
+        SerialNumber.objects.filter(value__in=serials)
+        .exclude(ticket=ticket)
+        .values_list("ticket_id", flat=True)[:limit]
+    )
+    ids |= set(
+        Evidence.objects.filter(sha256__in=hashes)
+        .exclude(ticket=ticket)
+        .values_list("ticket_id", flat=True)[:limit]
+    )
+    if not ids:
+        return []
     return list(
-        Ticket.objects.filter(Q(pk__in=by_serial) | Q(pk__in=by_hash))
-        .select_related("assigned_to")
-        .order_by("created_at")[:50]
+        Ticket.objects.filter(pk__in=ids).select_related("assigned_to").order_by("created_at")[:limit]
     )
 
 

@@ -22,6 +22,12 @@ LIST = "/admin/tickets/ticket/"
 
 
 @pytest.fixture(autouse=True)
+def _english(client):
+    """Messages and labels are checked in English (the msgids); staff pages default to Indonesian."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture(autouse=True)
 def _remedies_wait(settings):
     settings.REMEDIES_PAUSED = True
 
