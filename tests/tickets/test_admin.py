@@ -478,3 +478,26 @@ def test_ticket_factory_is_searchable_by_whatsapp_typed_with_zero():
     from tickets.selectors import search_q
 
     assert Ticket.objects.filter(search_q("0812 9999 0000")).get() == ticket
+
+
+# --- canned replies ---------------------------------------------------------------------------------
+
+
+def test_supervisor_manages_bilingual_canned_replies(client, sam):
+    client.force_login(sam)
+    url = "/admin/notifications/cannedreply/add/"
+    data = {
+        "title": "Cek kuota",
+        "body_id": "Halo {name}, cek {link}",
+        "body_en": "Hello {name}, see {link}",
+        "active": "on",
+    }
+    assert client.post(url, data).status_code == 302
+    assert CannedReply.objects.get().body_en == "Hello {name}, see {link}"
+    response = client.post(url, {**data, "title": "Lain", "body_en": "Hello {nama}"})
+    assert response.status_code == 200 and "Unknown placeholder: {nama}" in response.content.decode()
+    assert CannedReply.objects.count() == 1
+
+
+def test_agents_pick_canned_replies_but_do_not_edit_them(as_alice):
+    assert as_alice.get("/admin/notifications/cannedreply/add/").status_code == 403
