@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tickets",
     "refunds",
     "notifications",
@@ -234,6 +235,8 @@ OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")
+# Reverse proxies in front of the web processes; the client address is taken from X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Remedy gateways.
 QUOTA_GATEWAY = env("QUOTA_GATEWAY", "ledger")
@@ -287,6 +290,10 @@ SPECTACULAR_SETTINGS = {
         "MessageChannelEnum": "notifications.models.MessageChannel",
         "StaffReplyChannelEnum": ["whatsapp", "email", "note"],
     },
+    # Swagger UI served from our own static files (drf-spectacular-sidecar): /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGIN_URL = "admin:login"

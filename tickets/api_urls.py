@@ -2,9 +2,15 @@
 
 from django.urls import path
 
-from tickets import staff_api
+from tickets import api, staff_api
 
-urlpatterns = []
+urlpatterns = [
+    # --- applicant API (issue 3): a report is reached by its reference and tracking token ---
+    path("reports/", api.report_create, name="api-report-create"),
+    path("reports/<str:reference>/", api.report_status, name="api-report-status"),
+    path("reports/<str:reference>/messages/", api.report_message, name="api-report-messages"),
+    path("reports/<str:reference>/confirm/", api.report_confirm, name="api-report-confirm"),
+]
 
 # --- staff API (issue 4) ---
 urlpatterns += [

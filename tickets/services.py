@@ -438,10 +438,21 @@ def submit_report(
 
     `evidence` holds already checked images as (name, bytes) pairs; they are re-encoded before the
     transaction opens, so no lock is held while pixels are processed. `on_created(ticket)` runs
-    inside the transaction (the API stores its idempotency record there). `confirmation` is the event
-    the applicant is told (a ticket opened by an inbound message gets one with the privacy notice).
+    inside the transaction before any file is written (the API stores its idempotency record there, and
+    a duplicate key refused by the database leaves nothing behind). Files written by a transaction that
+    then rolls back are deleted again. `confirmation` is the event the applicant is told (a ticket
+    opened by an inbound message gets one with the privacy notice).
     """
     processed = [(name, process_image(content)) for name, content in evidence]
+    stored = []
+    try:
+        return _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored)
+    except BaseException:
+        _delete_files(stored)
+        raise
+
+
+def _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored):
     with transaction.atomic():
         ticket = Ticket(channel=channel, consent_at=timezone.now(), **data)
         if ticket.category == Category.PAID_NOT_CREDITED and not ticket.remedy_preference:
@@ -459,11 +470,12 @@ def submit_report(
             actor_kind=roles.actor_kind(roles.APPLICANT),
             created_at=ticket.created_at,
         )
-        for name, image in processed:
-            attach_evidence(ticket=ticket, name=name, image=image, source=channel)
-        notifications.notify(ticket=ticket, event=confirmation)
         if on_created is not None:
             on_created(ticket)
+        for name, image in processed:
+            item = attach_evidence(ticket=ticket, name=name, image=image, source=channel)
+            stored.extend([item.file, item.thumbnail])
+        notifications.notify(ticket=ticket, event=confirmation)
     return ticket
 
 
@@ -489,3 +501,40 @@ def attach_evidence(*, ticket, name, image, source=Evidence.Source.UPLOAD, messa
         Ticket.objects.filter(pk=ticket.pk).update(possible_duplicate=True)
         ticket.possible_duplicate = True
     return item
+
+
+# --- the applicant's replies ------------------------------------------------------------------
+
+
+def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
+    """Store the applicant's reply (and screenshots) on the ticket; a ticket awaiting it goes back to review.
+
+    `evidence` holds checked images as (name, bytes) pairs, re-encoded before the transaction opens.
+    """
+    from notifications.models import Direction, Message, MessageStatus
+
+    processed = [(name, process_image(content)) for name, content in evidence]
+    stored = []
+    try:
+        with transaction.atomic():
+            locked = lock_ticket(ticket)
+            now = timezone.now()
+            message = Message.objects.create(
+                ticket=locked,
+                direction=Direction.INBOUND,
+                channel=channel,
+                body=body,
+                status=MessageStatus.RECEIVED,
+                created_at=now,
+            )
+            for name, image in processed:
+                item = attach_evidence(ticket=locked, name=name, image=image, message=message)
+                stored.extend([item.file, item.thumbnail])
+            locked.last_inbound_at = now
+            locked.save(update_fields=["last_inbound_at", "updated_at"])
+            if locked.state == State.AWAITING_INFO:
+                info_received(ticket=locked, note=_("The applicant answered on the status page."))
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return message

@@ -1,4 +1,4 @@
-"""The applicant's pages."""
+"""The applicant's pages, and the evidence files behind their access checks."""
 
 from django.urls import path
 
@@ -6,4 +6,11 @@ from tickets import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("report/", views.report, name="report"),
+    path("report/<str:reference>/sent/", views.report_sent, name="report-sent"),
+    path("status/<str:reference>/", views.status, name="status"),
+    path("status/<str:reference>/reply/", views.status_reply, name="status-reply"),
+    path("status/<str:reference>/confirm/", views.status_confirm, name="status-confirm"),
+    path("status/<str:reference>/evidence/<int:pk>/", views.status_evidence, name="status-evidence"),
+    path("evidence/<int:pk>/", views.evidence_file, name="evidence-file"),
 ]

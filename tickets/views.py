@@ -1,7 +1,187 @@
-"""The applicant's pages: landing, report form, confirmation and status."""
+"""The applicant's pages: landing, report form, confirmation and status; evidence files for token and staff.
 
-from django.shortcuts import render
+The form goes through the same intake as the API (`tickets.intake.receive_report`), with a hidden
+idempotency key so that a double tap or a resent form creates one ticket.
+"""
+
+import uuid
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tickets import ratelimit, roles, services, tracking
+from tickets.api import ApplicantMessageSerializer
+from tickets.exceptions import WorkflowError
+from tickets.forms import HONEYPOT_FIELD, ReportPage, form_data
+from tickets.intake import plain_errors, read_evidence, receive_report
+from tickets.models import Evidence, State
+
+FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", HONEYPOT_FIELD)
 
 
 def landing(request):
     return render(request, "tickets/landing.html")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def report(request):
+    if request.method == "GET":
+        page = ReportPage(values={"language": get_language() or "id"}, submission_key=uuid.uuid4().hex)
+        return render(request, "tickets/report.html", {"page": page})
+
+    submission_key = request.POST.get("submission_key", "")[:64] or uuid.uuid4().hex
+    values = {key: value for key, value in request.POST.items() if key not in FORM_ONLY_FIELDS}
+    if request.POST.get(HONEYPOT_FIELD):
+        page = ReportPage(values=values, submission_key=submission_key)
+        page.add_summary(_("The report could not be sent. Please try again."))
+        return render(request, "tickets/report.html", {"page": page}, status=400)
+
+    outcome = receive_report(
+        request=request,
+        data=form_data(request.POST, request.FILES, exclude=FORM_ONLY_FIELDS),
+        files=request.FILES,
+        idempotency_key=f"form:{submission_key}",
+    )
+    if not outcome.errors:
+        query = urlencode({"token": outcome.body["tracking_token"]})
+        return redirect(reverse("report-sent", kwargs={"reference": outcome.ticket_reference}) + "?" + query)
+
+    if outcome.status == 422:  # the same form was already sent with other values: start a new one
+        submission_key = uuid.uuid4().hex
+    page = ReportPage(
+        values=values,
+        errors=outcome.errors,
+        submission_key=submission_key,
+        files_sent=bool(request.FILES.getlist("evidence")),
+    )
+    response = render(request, "tickets/report.html", {"page": page}, status=outcome.status)
+    if outcome.retry_after is not None:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response
+
+
+@never_cache
+def report_sent(request, reference):
+    ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
+    context = {"ticket": ticket, "status_path": tracking.status_path(ticket)}
+    return render(request, "tickets/report_sent.html", context)
+
+
+@never_cache
+def status(request, reference):
+    ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
+    return _status_page(request, ticket)
+
+
+def _status_page(request, ticket, *, reply_errors=None, response_status=200):
+    context = {
+        "ticket": ticket,
+        "status": tracking.ticket_status(ticket),
+        "token": ticket.tracking_token,
+        "reply_errors": reply_errors or {},
+        "done": request.GET.get("done", ""),
+        "steps": progress_steps(ticket),
+    }
+    return render(request, "tickets/status.html", context, status=response_status)
+
+
+@require_POST
+def status_reply(request, reference):
+    ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
+    try:
+        ratelimit.check_address(request)
+    except ratelimit.RateLimited as exc:
+        return _status_page(request, ticket, reply_errors={"body": [exc.message]}, response_status=429)
+    serializer = ApplicantMessageSerializer(data=form_data(request.POST, request.FILES, exclude=("token",)))
+    if not serializer.is_valid():
+        code = serializer.evidence_status if "evidence" in serializer.errors else None
+        return _status_page(
+            request, ticket, reply_errors=plain_errors(serializer.errors), response_status=code or 400
+        )
+    services.add_applicant_message(
+        ticket=ticket,
+        body=serializer.validated_data.get("body", "").strip(),
+        evidence=read_evidence(serializer.validated_data.get("evidence")),
+    )
+    return redirect(tracking.status_path(ticket) + "&done=reply")
+
+
+@require_POST
+def status_confirm(request, reference):
+    ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
+    try:
+        services.confirm(ticket=ticket, actor=roles.APPLICANT)
+    except WorkflowError as exc:
+        return _status_page(request, ticket, reply_errors={"confirm": [exc.message]}, response_status=409)
+    return redirect(tracking.status_path(ticket) + "&done=confirm")
+
+
+# --- evidence files: personal data, never public ---------------------------------------------------
+
+
+def _file_response(item, thumb):
+    stored = item.thumbnail if thumb and item.thumbnail else item.file
+    content_type = "image/jpeg" if stored is item.thumbnail else item.content_type
+    response = FileResponse(stored.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@never_cache
+def status_evidence(request, reference, pk):
+    """A screenshot of the ticket, for the holder of its tracking token (`?thumb=1`: the thumbnail)."""
+    ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
+    item = get_object_or_404(Evidence, pk=pk, ticket=ticket)
+    return _file_response(item, request.GET.get("thumb") == "1")
+
+
+@never_cache
+def evidence_file(request, pk):
+    """A screenshot for staff (agents, supervisors); `?thumb=1` for the thumbnail. Linked from the admin."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not (roles.is_agent(None, request.user) or roles.is_supervisor(None, request.user)):
+        raise Http404("No such file.")
+    item = get_object_or_404(Evidence, pk=pk)
+    return _file_response(item, request.GET.get("thumb") == "1")
+
+
+# --- the applicant's view of the workflow ------------------------------------------------------------
+
+PROGRESS = [
+    (State.REPORTED, _("Received")),
+    (State.IN_REVIEW, _("Being checked")),
+    (State.APPROVED, _("Approved")),
+    (State.RESOLVED, _("Done")),
+]
+_STEP_OF_STATE = {
+    State.REPORTED: 0,
+    State.IN_REVIEW: 1,
+    State.AWAITING_INFO: 1,
+    State.AWAITING_APPROVAL: 1,
+    State.APPROVED: 2,
+    State.REMEDY_FAILED: 2,
+    State.RESOLVED: 3,
+    State.CLOSED: 3,
+}
+
+
+def progress_steps(ticket):
+    """Four plain steps for the progress bar; rejected and duplicate tickets show none."""
+    current = _STEP_OF_STATE.get(ticket.state)
+    if current is None:
+        return []
+    return [
+        {"label": label, "done": index < current, "current": index == current}
+        for index, (_s, label) in enumerate(PROGRESS)
+    ]

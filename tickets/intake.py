@@ -1,0 +1,376 @@
+"""Receiving a report, shared by the JSON API and the report form: validation, limits, idempotency.
+
+`ReportSerializer` holds every rule of CONTRACT.md's `POST /api/v1/reports/`; `receive_report` runs the
+whole intake (rate limits, validation, evidence checks, idempotency, `services.submit_report`) and
+answers with an `Outcome` that each entry point renders its own way.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from notifications.services import tracking_url
+from tickets import ratelimit, services
+from tickets.evidence import EvidenceError, check_image
+from tickets.models import (
+    Category,
+    IdempotencyRecord,
+    Language,
+    PayoutMethod,
+    PreferredChannel,
+    RemedyPreference,
+)
+from tickets.validators import normalize_whatsapp, parse_serial_numbers, validate_nik
+
+REQUIRED = _("This field is required.")
+_RUPIAH = re.compile(r"^(?:rp\.?)?(\d{1,3}(?:\.\d{3})+|\d+)(?:,0{1,2})?$")
+_BANK_ACCOUNT = re.compile(r"^[A-Za-z0-9 .\-/]{5,64}$")
+MAX_AMOUNT = 10_000_000_000
+
+
+def _django_errors(exc):
+    return serializers.ValidationError([str(message) for message in exc.messages])
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SerialNumbersField(serializers.Field):
+    """E-meterai serial numbers as one text (commas, spaces, new lines) or a list; a clean list out."""
+
+    def get_value(self, dictionary):
+        if hasattr(dictionary, "getlist") and self.field_name in dictionary:
+            return dictionary.getlist(self.field_name)
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | list | tuple):
+            raise serializers.ValidationError(_("Enter the serial numbers as text."))
+        try:
+            return parse_serial_numbers(data)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from None
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class RupiahField(serializers.Field):
+    """A rupiah amount as an integer; the form also takes `10.000` or `Rp 10.000`."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            raise serializers.ValidationError(_("Enter the amount in rupiah, for example 10000."))
+        if isinstance(data, int):
+            amount = data
+        else:
+            text = re.sub(r"\s+", "", str(data)).lower()
+            match = _RUPIAH.match(text)
+            if not match:
+                raise serializers.ValidationError(_("Enter the amount in rupiah, for example 10000."))
+            amount = int(match.group(1).replace(".", ""))
+        if not 1 <= amount <= MAX_AMOUNT:
+            raise serializers.ValidationError(_("Enter the amount in rupiah, for example 10000."))
+        return amount
+
+    def to_representation(self, value):
+        return value
+
+
+class ReportSerializer(serializers.Serializer):
+    """A new report (CONTRACT.md, `POST /api/v1/reports/`)."""
+
+    category = serializers.ChoiceField(choices=Category.choices)
+    full_name = serializers.CharField(max_length=200)
+    nik = serializers.CharField(max_length=32, help_text="16 digits")
+    email = serializers.EmailField(max_length=254)
+    whatsapp = serializers.CharField(max_length=32, help_text="Indonesian mobile number, any usual spelling")
+    platform_account_email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True, help_text="Defaults to `email`."
+    )
+    preferred_channel = serializers.ChoiceField(
+        choices=PreferredChannel.choices, default=PreferredChannel.WHATSAPP
+    )
+    language = serializers.ChoiceField(choices=Language.choices, default=Language.ID)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    consent = serializers.BooleanField(
+        error_messages={"invalid": _("Answer yes or no.")},
+        help_text="Must be true: consent to process personal data for this complaint.",
+    )
+    quota_lost = serializers.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        allow_null=True,
+        error_messages={
+            "invalid": _("Enter a whole number."),
+            "min_value": _("Enter a number from 1 to 1000."),
+            "max_value": _("Enter a number from 1 to 1000."),
+        },
+    )
+    serial_numbers = SerialNumbersField(
+        required=False, help_text="22 digits or capital letters each; separated by commas, spaces or lines."
+    )
+    document_name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    attempted_at = serializers.DateTimeField(required=False, allow_null=True)
+    order_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    amount_paid = RupiahField(required=False, allow_null=True, help_text="Rupiah, integer.")
+    payment_channel = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    remedy_preference = serializers.ChoiceField(
+        choices=RemedyPreference.choices, required=False, allow_blank=True
+    )
+    payout_method = serializers.ChoiceField(choices=PayoutMethod.choices, required=False, allow_blank=True)
+    payout_account = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    payout_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    evidence = serializers.ListField(
+        child=serializers.FileField(
+            error_messages={"invalid": _("Send the evidence as files in a multipart/form-data request.")}
+        ),
+        required=False,
+        help_text="1 to 5 images (PNG, JPEG or WebP), required for stamp_failed and paid_not_credited.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.evidence_status = None  # 413 or 415 when a file was refused
+
+    def validate_nik(self, value):
+        try:
+            return validate_nik(value)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from None
+
+    def validate_whatsapp(self, value):
+        try:
+            return normalize_whatsapp(value)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from None
+
+    def validate_consent(self, value):
+        if not value:
+            raise serializers.ValidationError(_("Your consent is needed to process this report."))
+        return value
+
+    def validate_evidence(self, files):
+        if len(files) > settings.EVIDENCE_MAX_FILES:
+            raise serializers.ValidationError(
+                _("Attach at most %(max)d images.") % {"max": settings.EVIDENCE_MAX_FILES}
+            )
+        return check_evidence_files(files, self)
+
+    def validate(self, attrs):
+        category = attrs["category"]
+        errors = {}
+        keep = set(COMMON_FIELDS)
+        if category == Category.STAMP_FAILED:
+            keep |= STAMP_FAILED_FIELDS
+            _require(attrs, errors, ["quota_lost", "serial_numbers"])
+        elif category == Category.PAID_NOT_CREDITED:
+            keep |= PAID_FIELDS
+            _require(attrs, errors, ["order_id", "amount_paid"])
+            if attrs.get("remedy_preference") == RemedyPreference.MONEY:
+                _require(attrs, errors, ["payout_method", "payout_account", "payout_name"])
+                _check_payout_account(attrs, errors)
+            else:
+                attrs["remedy_preference"] = RemedyPreference.QUOTA
+                for name in ("payout_method", "payout_account", "payout_name"):
+                    attrs.pop(name, None)
+        if category != Category.OTHER and not attrs.get("evidence"):
+            errors["evidence"] = [_("Attach at least one screenshot of the stamping history.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if not attrs.get("platform_account_email"):
+            attrs["platform_account_email"] = attrs["email"]
+        return {name: value for name, value in attrs.items() if name in keep or name == "evidence"}
+
+
+COMMON_FIELDS = [
+    "category",
+    "full_name",
+    "nik",
+    "email",
+    "whatsapp",
+    "platform_account_email",
+    "preferred_channel",
+    "language",
+    "description",
+    "serial_numbers",
+]
+STAMP_FAILED_FIELDS = {"quota_lost", "serial_numbers", "document_name", "attempted_at"}
+PAID_FIELDS = {
+    "order_id",
+    "amount_paid",
+    "payment_channel",
+    "remedy_preference",
+    "payout_method",
+    "payout_account",
+    "payout_name",
+}
+
+
+def _require(attrs, errors, names):
+    for name in names:
+        value = attrs.get(name)
+        if value is None or value == "" or value == []:
+            errors[name] = [REQUIRED]
+
+
+def _check_payout_account(attrs, errors):
+    account = attrs.get("payout_account", "").strip()
+    if not account or "payout_account" in errors:
+        return
+    if attrs.get("payout_method") == PayoutMethod.EWALLET:
+        try:
+            attrs["payout_account"] = normalize_whatsapp(account)
+        except DjangoValidationError:
+            errors["payout_account"] = [_("Enter the phone number of the e-wallet account.")]
+    elif not _BANK_ACCOUNT.match(account) or sum(char.isdigit() for char in account) < 5:
+        errors["payout_account"] = [_("Enter the bank name or code and the account number.")]
+
+
+def check_evidence_files(files, holder=None):
+    """Run `check_image` on each upload; refuse them all with one message per bad file."""
+    messages = []
+    for number, upload in enumerate(files, start=1):
+        try:
+            check_image(
+                upload, max_bytes=settings.EVIDENCE_MAX_BYTES, max_pixels=settings.EVIDENCE_MAX_PIXELS
+            )
+        except EvidenceError as exc:
+            if holder is not None:
+                holder.evidence_status = max(holder.evidence_status or 0, exc.http_status)
+            name = getattr(upload, "name", "") or str(number)
+            messages.append(f"{name}: {exc.message}")
+    if messages:
+        raise serializers.ValidationError(messages)
+    return files
+
+
+def read_evidence(files):
+    """The (name, bytes) pairs the services take."""
+    pairs = []
+    for upload in files or ():
+        upload.seek(0)
+        pairs.append((getattr(upload, "name", "") or "evidence", upload.read()))
+    return pairs
+
+
+# --- the intake flow --------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: dict
+    ticket_reference: str = ""
+    replayed: bool = False
+    retry_after: int | None = None
+    errors: dict = field(default_factory=dict)
+
+
+def error_outcome(status, errors, **kwargs):
+    return Outcome(status=status, body={"errors": errors}, errors=errors, **kwargs)
+
+
+def request_fingerprint(data, files):
+    """A hash of the submitted fields and files that a retry of the same request reproduces exactly."""
+    digest = hashlib.sha256()
+    if hasattr(data, "lists"):
+        fields = {key: values for key, values in data.lists() if key not in files}
+    else:
+        fields = {key: value for key, value in dict(data).items() if key not in files}
+    digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
+    for key in sorted(files.keys()):
+        for upload in files.getlist(key):
+            digest.update(key.encode() + b"\0")
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _replay(record, fingerprint):
+    if record.request_hash != fingerprint:
+        return error_outcome(
+            422,
+            {"idempotency_key": [_("This Idempotency-Key was already used for another report.")]},
+        )
+    return Outcome(
+        status=record.status_code,
+        body=record.response,
+        ticket_reference=record.response.get("reference", ""),
+        replayed=True,
+    )
+
+
+def receive_report(*, request, data, files, idempotency_key="", channel="web"):
+    """Run one submission through limits, validation and idempotency; create the ticket or say why not."""
+    try:
+        ratelimit.check_address(request)
+    except ratelimit.RateLimited as exc:
+        return error_outcome(429, {"non_field_errors": [str(exc.message)]}, retry_after=exc.retry_after)
+
+    fingerprint = ""
+    if idempotency_key:
+        fingerprint = request_fingerprint(data, files)
+        record = IdempotencyRecord.objects.filter(key=idempotency_key).first()
+        if record is not None:
+            return _replay(record, fingerprint)
+
+    serializer = ReportSerializer(data=data)
+    if not serializer.is_valid():
+        status = serializer.evidence_status if "evidence" in serializer.errors else None
+        return error_outcome(status or 400, plain_errors(serializer.errors))
+    report = dict(serializer.validated_data)
+
+    try:
+        ratelimit.check_applicant(whatsapp=report["whatsapp"], nik=report["nik"])
+    except ratelimit.RateLimited as exc:
+        return error_outcome(429, {"non_field_errors": [str(exc.message)]}, retry_after=exc.retry_after)
+
+    evidence = read_evidence(report.pop("evidence", ()))
+    serials = report.pop("serial_numbers", None) or []
+    answer = {}
+
+    def remember(ticket):
+        answer.update(
+            reference=ticket.reference,
+            state=ticket.state,
+            tracking_token=ticket.tracking_token,
+            tracking_url=tracking_url(ticket),
+        )
+        if idempotency_key:
+            IdempotencyRecord.objects.create(
+                key=idempotency_key, request_hash=fingerprint, status_code=201, response=answer, ticket=ticket
+            )
+
+    try:
+        services.submit_report(
+            data=report, serial_numbers=serials, evidence=evidence, channel=channel, on_created=remember
+        )
+    except IntegrityError:
+        # Another request with the same key committed first: answer as it did, nothing more is stored.
+        record = IdempotencyRecord.objects.filter(key=idempotency_key).first() if idempotency_key else None
+        if record is None:
+            raise
+        return _replay(record, fingerprint)
+    return Outcome(status=201, body=answer, ticket_reference=answer["reference"])
+
+
+def plain_errors(errors):
+    """Serializer errors as {field: [text, ...]}, nested list errors flattened."""
+    plain = {}
+    for name, messages in errors.items():
+        if isinstance(messages, dict):  # a ListField reports errors per item index
+            messages = [message for items in messages.values() for message in items]
+        plain[name] = [str(message) for message in messages]
+    return plain

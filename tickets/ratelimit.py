@@ -1,0 +1,89 @@
+"""Rate limits on report submissions, counted in the cache (Redis in production, shared by web processes).
+
+RATE_LIMIT_REPORTS is `ADDR/NUMBER` reports per minute: ADDR per client address (generous, as mobile
+carriers put many applicants behind one address), NUMBER per WhatsApp number and per NIK (strict);
+`off` disables both. Counters live in fixed one-minute windows, created with `cache.add` and raised with
+`cache.incr`, which are atomic on Redis.
+"""
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+WINDOW_SECONDS = 60
+
+
+class RateLimited(Exception):
+    """Too many submissions; `retry_after` is the number of seconds until the window turns."""
+
+    message = _("Too many reports were sent. Please wait a moment and try again.")
+
+    def __init__(self, retry_after):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_address: int
+    per_number: int
+
+
+def current_limits():
+    """The limits RATE_LIMIT_REPORTS sets, or None when they are off."""
+    value = str(settings.RATE_LIMIT_REPORTS or "off").strip().lower()
+    if value in ("off", "0", "none", "false"):
+        return None
+    try:
+        per_address, per_number = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise ImproperlyConfigured("RATE_LIMIT_REPORTS must be 'ADDR/NUMBER' or 'off'.") from None
+    return Limits(per_address, per_number)
+
+
+def client_address(request):
+    """The client's address; behind TRUSTED_PROXY_COUNT proxies, the one they put in X-Forwarded-For."""
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _hit(scope, identity, limit):
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    digest = hashlib.sha256(f"{scope}:{identity}".encode()).hexdigest()[:32]
+    key = f"ratelimit:{scope}:{digest}:{window}"
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
+        count = 1
+    if count > limit:
+        raise RateLimited(retry_after=max(1, math.ceil(WINDOW_SECONDS - now % WINDOW_SECONDS)))
+
+
+def check_address(request):
+    """Count one submission from the request's client address; raise RateLimited over the limit."""
+    limits = current_limits()
+    if limits is not None:
+        _hit("addr", client_address(request), limits.per_address)
+
+
+def check_applicant(*, whatsapp="", nik=""):
+    """Count one submission for this WhatsApp number and this NIK; raise RateLimited over the limit."""
+    limits = current_limits()
+    if limits is None:
+        return
+    for scope, identity in (("whatsapp", whatsapp), ("nik", nik)):
+        if identity:
+            _hit(scope, identity, limits.per_number)
