@@ -99,6 +99,7 @@ class PublicMessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     direction = serializers.ChoiceField(choices=["in", "out"])
     channel = serializers.CharField()
+    channel_label = serializers.CharField()
     body = serializers.CharField()
     at = serializers.DateTimeField()
     evidence = EvidenceLinkSerializer(many=True)

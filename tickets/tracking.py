@@ -9,11 +9,13 @@ import secrets
 from django.http import Http404
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Message
 from tickets.models import State, Ticket
 
 _NO_TOKEN = "-" * 32
+CHANNEL_LABELS = {"web": _("Status page"), "whatsapp": "WhatsApp", "email": _("Email"), "phone": _("Phone")}
 
 
 def find_tracked_ticket(reference, token):
@@ -83,6 +85,7 @@ def ticket_status(ticket):
                 "id": message.pk,
                 "direction": message.direction,
                 "channel": message.channel,
+                "channel_label": str(CHANNEL_LABELS.get(message.channel, message.channel)),
                 "body": message.body,
                 "at": message.created_at,
                 "evidence": [_evidence_entry(ticket, item) for item in by_message.get(message.pk, [])],
