@@ -13,6 +13,7 @@ from tickets.models import Category, Language, PayoutMethod, PreferredChannel, R
 
 # Hidden from people by CSS; bots fill it in. A filled honeypot stores nothing.
 HONEYPOT_FIELD = "website"
+FILE_FIELDS = ("evidence",)
 
 
 @dataclass
@@ -204,7 +205,7 @@ def form_data(post, files, *, exclude=()):
     """The posted fields and files as one QueryDict, without the form's own fields."""
     data = QueryDict(mutable=True)
     for key, values in post.lists():
-        if key not in exclude:
+        if key not in exclude and key not in FILE_FIELDS:  # an empty file input posts an empty string
             data.setlist(key, values)
     for key in files:
         data.setlist(key, files.getlist(key))

@@ -11,7 +11,6 @@ from PIL import Image
 
 from notifications.models import Message
 from tests.tickets.intake_helpers import (
-    NIK_WOMAN,
     SERIAL,
     SERIAL_2,
     image_bytes,
@@ -92,7 +91,10 @@ def test_paid_not_credited_takes_rupiah_spelled_the_indonesian_way(client):
 @pytest.mark.django_db
 def test_money_refund_to_an_ewallet_stores_its_number_as_e164(client):
     data = paid_not_credited(
-        remedy_preference="money", payout_method="ewallet", payout_account="0857 1234 5678", payout_name="Budi"
+        remedy_preference="money",
+        payout_method="ewallet",
+        payout_account="0857 1234 5678",
+        payout_name="Budi",
     )
     assert post(client, data).status_code == 201
     assert Ticket.objects.get().payout_account == "+6285712345678"
@@ -108,7 +110,8 @@ def test_other_complaint_as_json_needs_no_evidence(client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "spelling", ["0812-3456-7890", "+62 812 3456 7890", "62812 3456 7890", "(0812) 3456 7890", "0062 812-3456-7890"]
+    "spelling",
+    ["0812-3456-7890", "+62 812 3456 7890", "62812 3456 7890", "(0812) 3456 7890", "0062 812-3456-7890"],
 )
 def test_whatsapp_numbers_in_any_usual_spelling_are_stored_as_e164(client, spelling):
     assert post_json(client, other_json(whatsapp=spelling)).status_code == 201
@@ -127,26 +130,146 @@ def test_fields_of_another_category_are_not_stored(client):
 
 RULES = [
     # (name, data, field, Indonesian message, English message)
-    ("nik length", {"nik": "31710145019000"}, "nik", "NIK harus terdiri dari 16 angka.", "The NIK must have 16 digits."),
-    ("nik region", {"nik": "9971014501900001"}, "nik", "Kode wilayah pada NIK tidak dikenal.", "The NIK has an unknown region code."),
-    ("nik birth date", {"nik": "3171018501900001"}, "nik", "Tanggal lahir pada NIK tidak valid.", "The NIK has an invalid birth date."),
-    ("nik women +40 only to 71", {"nik": "3171017201900001"}, "nik", "Tanggal lahir pada NIK tidak valid.", "The NIK has an invalid birth date."),
-    ("whatsapp letters", {"whatsapp": "0812-abc"}, "whatsapp", "Masukkan nomor HP yang benar.", "Enter a valid mobile number."),
-    ("whatsapp foreign", {"whatsapp": "+1 415 555 2671"}, "whatsapp", "Masukkan nomor HP Indonesia.", "Enter an Indonesian mobile number."),
-    ("whatsapp landline", {"whatsapp": "021 555 1234"}, "whatsapp", "Masukkan nomor HP, bukan nomor telepon rumah/kantor.", "Enter a mobile number, not a landline."),
-    ("serial format", {"serial_numbers": "12345"}, "serial_numbers", "Nomor seri terdiri dari 22 angka atau huruf kapital; periksa: 12345", "Serial numbers have 22 digits or capital letters; check: 12345"),
-    ("serial required", {"serial_numbers": None}, "serial_numbers", "Bidang ini harus diisi.", "This field is required."),
-    ("quota too small", {"quota_lost": "0"}, "quota_lost", "Tulis angka dari 1 sampai 1000.", "Enter a number from 1 to 1000."),
-    ("quota too large", {"quota_lost": "1001"}, "quota_lost", "Tulis angka dari 1 sampai 1000.", "Enter a number from 1 to 1000."),
-    ("quota not a number", {"quota_lost": "dua"}, "quota_lost", "Tulis bilangan bulat.", "Enter a whole number."),
-    ("consent missing", {"consent": None}, "consent", "Persetujuan Anda diperlukan untuk memproses laporan ini.", "Your consent is needed to process this report."),
-    ("consent refused", {"consent": "false"}, "consent", "Persetujuan Anda diperlukan untuk memproses laporan ini.", "Your consent is needed to process this report."),
-    ("evidence required", {"evidence": None}, "evidence", "Lampirkan paling sedikit satu tangkapan layar riwayat pembubuhan.", "Attach at least one screenshot of the stamping history."),
-    ("too many images", {"evidence": [upload() for _ in range(6)]}, "evidence", "Lampirkan paling banyak 5 gambar.", "Attach at most 5 images."),
-    ("email", {"email": "siti@"}, "email", "Masukkan alamat email dengan format yang benar.", "Enter a valid email address."),
-    ("description too long", {"description": "x" * 2001}, "description", "Isi bidang ini tidak boleh melebihi 2000 karakter.", "Ensure this field has no more than 2000 characters."),
-    ("category unknown", {"category": "refund"}, "category", '"refund" tidak ada dalam daftar pilihan.', '"refund" is not a valid choice.'),
-    ("name required", {"full_name": ""}, "full_name", "Bidang ini tidak boleh kosong.", "This field may not be blank."),
+    (
+        "nik length",
+        {"nik": "31710145019000"},
+        "nik",
+        "NIK harus terdiri dari 16 angka.",
+        "The NIK must have 16 digits.",
+    ),
+    (
+        "nik region",
+        {"nik": "9971014501900001"},
+        "nik",
+        "Kode wilayah pada NIK tidak dikenal.",
+        "The NIK has an unknown region code.",
+    ),
+    (
+        "nik birth date",
+        {"nik": "3171018501900001"},
+        "nik",
+        "Tanggal lahir pada NIK tidak valid.",
+        "The NIK has an invalid birth date.",
+    ),
+    (
+        "nik women +40 only to 71",
+        {"nik": "3171017201900001"},
+        "nik",
+        "Tanggal lahir pada NIK tidak valid.",
+        "The NIK has an invalid birth date.",
+    ),
+    (
+        "whatsapp letters",
+        {"whatsapp": "0812-abc"},
+        "whatsapp",
+        "Masukkan nomor HP yang benar.",
+        "Enter a valid mobile number.",
+    ),
+    (
+        "whatsapp foreign",
+        {"whatsapp": "+1 415 555 2671"},
+        "whatsapp",
+        "Masukkan nomor HP Indonesia.",
+        "Enter an Indonesian mobile number.",
+    ),
+    (
+        "whatsapp landline",
+        {"whatsapp": "021 555 1234"},
+        "whatsapp",
+        "Masukkan nomor HP, bukan nomor telepon rumah/kantor.",
+        "Enter a mobile number, not a landline.",
+    ),
+    (
+        "serial format",
+        {"serial_numbers": "12345"},
+        "serial_numbers",
+        "Nomor seri terdiri dari 22 angka atau huruf kapital; periksa: 12345",
+        "Serial numbers have 22 digits or capital letters; check: 12345",
+    ),
+    (
+        "serial required",
+        {"serial_numbers": None},
+        "serial_numbers",
+        "Bidang ini harus diisi.",
+        "This field is required.",
+    ),
+    (
+        "quota too small",
+        {"quota_lost": "0"},
+        "quota_lost",
+        "Tulis angka dari 1 sampai 1000.",
+        "Enter a number from 1 to 1000.",
+    ),
+    (
+        "quota too large",
+        {"quota_lost": "1001"},
+        "quota_lost",
+        "Tulis angka dari 1 sampai 1000.",
+        "Enter a number from 1 to 1000.",
+    ),
+    (
+        "quota not a number",
+        {"quota_lost": "dua"},
+        "quota_lost",
+        "Tulis bilangan bulat.",
+        "Enter a whole number.",
+    ),
+    (
+        "consent missing",
+        {"consent": None},
+        "consent",
+        "Persetujuan Anda diperlukan untuk memproses laporan ini.",
+        "Your consent is needed to process this report.",
+    ),
+    (
+        "consent refused",
+        {"consent": "false"},
+        "consent",
+        "Persetujuan Anda diperlukan untuk memproses laporan ini.",
+        "Your consent is needed to process this report.",
+    ),
+    (
+        "evidence required",
+        {"evidence": None},
+        "evidence",
+        "Lampirkan paling sedikit satu tangkapan layar riwayat pembubuhan.",
+        "Attach at least one screenshot of the stamping history.",
+    ),
+    (
+        "too many images",
+        {"evidence": [upload() for _ in range(6)]},
+        "evidence",
+        "Lampirkan paling banyak 5 gambar.",
+        "Attach at most 5 images.",
+    ),
+    (
+        "email",
+        {"email": "siti@"},
+        "email",
+        "Masukkan alamat email dengan format yang benar.",
+        "Enter a valid email address.",
+    ),
+    (
+        "description too long",
+        {"description": "x" * 2001},
+        "description",
+        "Isi bidang ini tidak boleh melebihi 2000 karakter.",
+        "Ensure this field has no more than 2000 characters.",
+    ),
+    (
+        "category unknown",
+        {"category": "refund"},
+        "category",
+        '"refund" tidak ada dalam daftar pilihan.',
+        '"refund" is not a valid choice.',
+    ),
+    (
+        "name required",
+        {"full_name": ""},
+        "full_name",
+        "Bidang ini tidak boleh kosong.",
+        "This field may not be blank.",
+    ),
 ]
 PAID_RULES = [
     ("amount spelled wrong", {"amount_paid": "50rb"}, "amount_paid", "Tulis jumlah dalam rupiah, misalnya 10000.", "Enter the amount in rupiah, for example 10000."),
@@ -160,8 +283,8 @@ PAID_RULES = [
 
 def _check_rule(client, settings, data, field, message_id, message_en):
     for lang, expected in ((None, message_id), ("en-US,en;q=0.8", message_en)):
-        payload = {key: value for key, value in data.items()}
-        for key, value in payload.items():  # uploads are consumed by each request
+        payload = dict(data)
+        for value in payload.values():  # uploads are consumed by each request
             if isinstance(value, io.BytesIO):
                 value.seek(0)
             if isinstance(value, list):
@@ -230,7 +353,12 @@ def _gif():
 
 HOSTILE = [
     ("not an image", b"%PDF-1.4 this is not a picture", 415, "Berkas bukan gambar yang dapat dibaca."),
-    ("truncated png", image_bytes("PNG", size=(400, 300))[:-200], 415, "Berkas bukan gambar yang dapat dibaca."),
+    (
+        "truncated png",
+        image_bytes("PNG", size=(400, 300))[:-200],
+        415,
+        "Berkas bukan gambar yang dapat dibaca.",
+    ),
     ("gif", _gif(), 415, "Kirim gambar PNG, JPEG, atau WebP."),
     ("bomb", _png_bomb(), 413, "Resolusi gambar terlalu besar."),
 ]
@@ -328,7 +456,9 @@ def test_same_key_with_another_body_is_422_and_creates_nothing(client):
     other = post(client, stamp_failed(quota_lost="3"), HTTP_IDEMPOTENCY_KEY="key-2", lang="en")
     assert other.status_code == 422
     assert "Idempotency-Key" in other.json()["errors"]["idempotency_key"][0]
-    other_picture = post(client, stamp_failed(evidence=upload(image_bytes(color=(1, 2, 3)))), HTTP_IDEMPOTENCY_KEY="key-2")
+    other_picture = post(
+        client, stamp_failed(evidence=upload(image_bytes(color=(1, 2, 3)))), HTTP_IDEMPOTENCY_KEY="key-2"
+    )
     assert other_picture.status_code == 422
     assert Ticket.objects.count() == 1
 

@@ -39,7 +39,10 @@ def test_address_over_its_limit_gets_429_with_retry_after(client, settings):
 def test_whatsapp_number_over_its_limit_gets_429_from_any_address(client, settings):
     settings.RATE_LIMIT_REPORTS = "100/2"
     for n in range(2):
-        assert post_json(client, other_json(nik=[NIK_WOMAN, NIK_MAN][n]), address=f"10.0.1.{n}").status_code == 201
+        assert (
+            post_json(client, other_json(nik=[NIK_WOMAN, NIK_MAN][n]), address=f"10.0.1.{n}").status_code
+            == 201
+        )
     response = post_json(client, other_json(nik="3171010501900009"), address="10.0.1.9")
     assert response.status_code == 429
     assert "Retry-After" in response

@@ -1,0 +1,145 @@
+"""The applicant's pages through Django's test client: form errors, values kept, honeypot, status page."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+
+from notifications.models import Message
+from tests.factories import ticket_in_state
+from tests.tickets.intake_helpers import SERIAL, stamp_failed, upload
+from tickets import services
+from tickets.models import State, Ticket
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(settings):
+    settings.RATE_LIMIT_REPORTS = "off"
+    cache.clear()
+
+
+def form(**overrides):
+    data = stamp_failed(consent="on", submission_key="k" * 32, **overrides)
+    return data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/report/"])
+def test_pages_render_in_both_languages_with_a_language_switch(client, path):
+    indonesian = client.get(path).content.decode()
+    assert 'lang="id"' in indonesian and "/i18n/setlang/" in indonesian
+    client.cookies["django_language"] = "en"
+    english = client.get(path).content.decode()
+    assert 'lang="en"' in english
+    assert indonesian != english
+
+
+@pytest.mark.django_db
+def test_landing_explains_what_to_prepare(client):
+    page = client.get("/").content.decode()
+    for words in ("Tangkapan layar riwayat pembubuhan", "Nomor seri e-Meterai", "Email akun e-Meterai Anda"):
+        assert words in page
+
+
+@pytest.mark.django_db
+def test_valid_form_redirects_to_the_reference_and_tracking_link(client):
+    response = client.post("/report/", form())
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    assert response["Location"] == f"/report/{ticket.reference}/sent/?token={ticket.tracking_token}"
+    page = client.get(response["Location"]).content.decode()
+    assert ticket.reference in page
+    assert f"/status/{ticket.reference}/?token={ticket.tracking_token}" in page
+    assert ticket.language == "id"
+
+
+@pytest.mark.django_db
+def test_double_submit_of_one_form_creates_one_ticket(client):
+    first = client.post("/report/", form())
+    second = client.post("/report/", form())
+    assert first["Location"] == second["Location"]
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_errors_are_shown_next_to_fields_and_summarised_with_values_kept(client):
+    response = client.post("/report/", form(nik="123", whatsapp="021 555 1234", full_name="Siti Aminah"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    summary = page.split('id="summary"')[1].split("</div>")[0]
+    assert 'href="#id_nik"' in summary and "NIK harus terdiri dari 16 angka." in summary
+    nik_field = page.split('id="field-nik"')[1].split('<div class="field')[0]
+    assert "NIK harus terdiri dari 16 angka." in nik_field and 'value="123"' in nik_field
+    assert 'value="Siti Aminah"' in page
+    assert SERIAL in page  # the serial numbers typed are kept
+    assert "silakan pilih lagi" in page  # screenshots must be chosen again
+    assert Ticket.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_form_errors_in_english_when_the_page_is_english(client):
+    client.cookies["django_language"] = "en"
+    page = client.post("/report/", form(nik="123")).content.decode()
+    assert "The NIK must have 16 digits." in page and "Please check the form" in page
+
+
+@pytest.mark.django_db
+def test_honeypot_filled_stores_nothing(client):
+    response = client.post("/report/", form(website="http://spam.example"))
+    assert response.status_code == 400
+    assert Ticket.objects.count() == 0 and Message.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_bad_screenshot_on_the_form_is_explained_and_stores_nothing(client):
+    response = client.post("/report/", form(evidence=upload(b"not an image", "foto.png")))
+    assert response.status_code == 415
+    assert "foto.png: Berkas bukan gambar yang dapat dibaca." in response.content.decode()
+    assert Ticket.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_status_page_needs_the_token(client):
+    ticket = ticket_in_state(State.IN_REVIEW)
+    assert client.get(f"/status/{ticket.reference}/").status_code == 404
+    assert client.get(f"/status/{ticket.reference}/?token=nope").status_code == 404
+    page = client.get(f"/status/{ticket.reference}/?token={ticket.tracking_token}").content.decode()
+    assert ticket.reference in page and "Diverifikasi" in page
+
+
+@pytest.mark.django_db
+def test_reply_from_the_status_page(client, alice):
+    ticket = ticket_in_state(State.IN_REVIEW, assigned_to=alice)
+    services.request_info(ticket=ticket, actor=alice, message="Nomor seri kurang jelas.")
+    page = client.get(f"/status/{ticket.reference}/?token={ticket.tracking_token}").content.decode()
+    assert "Nomor seri kurang jelas." in page
+    response = client.post(
+        f"/status/{ticket.reference}/reply/",
+        {"token": ticket.tracking_token, "body": "Nomornya " + SERIAL, "evidence": upload()},
+    )
+    assert response.status_code == 302 and response["Location"].endswith("&done=reply")
+    assert Ticket.objects.get(pk=ticket.pk).state == State.IN_REVIEW
+    page = client.get(response["Location"]).content.decode()
+    assert "Nomornya " + SERIAL in page
+    assert re.search(r'<img src="/status/EMT-\w+/evidence/\d+/\?token=[^"]+thumb=1"', page)
+
+
+@pytest.mark.django_db
+def test_confirm_button_closes_a_resolved_report(client):
+    ticket = ticket_in_state(State.RESOLVED)
+    page = client.get(f"/status/{ticket.reference}/?token={ticket.tracking_token}").content.decode()
+    assert "Ya, masalah saya sudah selesai" in page
+    response = client.post(f"/status/{ticket.reference}/confirm/", {"token": ticket.tracking_token})
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).state == State.CLOSED
+    assert (
+        client.post(f"/status/{ticket.reference}/confirm/", {"token": ticket.tracking_token}).status_code
+        == 409
+    )
+
+
+@pytest.mark.django_db
+def test_status_page_without_token_in_form_is_404(client):
+    ticket = ticket_in_state(State.RESOLVED)
+    assert client.post(f"/status/{ticket.reference}/confirm/", {}).status_code == 404
+    assert Ticket.objects.get(pk=ticket.pk).state == State.RESOLVED
