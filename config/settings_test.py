@@ -13,3 +13,8 @@ STORAGES["default"] = {  # noqa: F405
     "BACKEND": "django.core.files.storage.FileSystemStorage",
     "OPTIONS": {"location": os.environ.get("TEST_MEDIA_ROOT", "/tmp/emeterai-test-media")},
 }
+
+# Tests speak English unless they ask for Indonesian (Accept-Language, the language cookie, or
+# `settings.LANGUAGE_CODE = "id"`), so assertions can use the English msgids; the product's default stays
+# Indonesian, and the intake tests check that default explicitly.
+LANGUAGE_CODE = "en"

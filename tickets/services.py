@@ -530,8 +530,7 @@ def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
             for name, image in processed:
                 item = attach_evidence(ticket=locked, name=name, image=image, message=message)
                 stored.extend([item.file, item.thumbnail])
-            locked.last_inbound_at = now
-            locked.save(update_fields=["last_inbound_at", "updated_at"])
+            # last_inbound_at is WhatsApp's 24-hour window: a web reply does not open it.
             if locked.state == State.AWAITING_INFO:
                 info_received(ticket=locked, note=_("The applicant answered on the status page."))
     except BaseException:

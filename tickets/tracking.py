@@ -79,6 +79,7 @@ def ticket_status(ticket):
                 "note": step.public_note,
             }
             for step in transitions
+            if step.source != step.target  # records that change no state (erasure) are not steps
         ],
         "messages": [
             {

@@ -26,6 +26,7 @@ URL = "/api/v1/reports/"
 
 @pytest.fixture(autouse=True)
 def _fresh_limits(settings):
+    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
     settings.RATE_LIMIT_REPORTS = "off"
     cache.clear()
 

@@ -12,6 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _fresh_limits(settings):
+    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
     settings.RATE_LIMIT_REPORTS = "off"
     cache.clear()
 

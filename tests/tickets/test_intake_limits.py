@@ -14,7 +14,8 @@ URL = "/api/v1/reports/"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(settings):
+    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
     cache.clear()
 
 

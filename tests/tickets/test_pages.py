@@ -14,6 +14,7 @@ from tickets.models import State, Ticket
 
 @pytest.fixture(autouse=True)
 def _fresh_limits(settings):
+    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
     settings.RATE_LIMIT_REPORTS = "off"
     cache.clear()
 
