@@ -119,7 +119,7 @@ def dashboard(request):
         "backlog": backlog,
         "now": as_of,
     }
-    return TemplateResponse(request, "admin/dashboard.html", context)
+    return TemplateResponse(request, "admin/tickets/dashboard.html", context)
 
 
 def _awaiting_url():

@@ -81,3 +81,15 @@ def _month(day):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key)
+
+
+@register.inclusion_tag("admin/tickets/index_links.html", takes_context=True)
+def console_links(context):
+    """The help desk's entry points on the admin index: my tickets, the queue, the dashboard."""
+    from tickets import roles
+
+    user = context["request"].user
+    return {
+        "show": roles.is_agent(None, user) or roles.is_supervisor(None, user),
+        "supervisor": user.is_superuser or roles.is_supervisor(None, user),
+    }
