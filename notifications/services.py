@@ -112,7 +112,9 @@ def send_reply(*, ticket, author, channel, body):
         raise InvalidParameter(_("Choose WhatsApp, email or an internal note."), field="channel")
     if ticket.erased_at is not None or not _address(ticket, channel):
         raise InvalidParameter(_("The applicant gave no address on this channel."), field="channel")
-    rendered = templates.render("agent_reply", ticket=ticket, channel=channel, message=body)
+    rendered = templates.render(
+        "agent_reply", ticket=ticket, channel=channel, message=body, link=tracking_url(ticket)
+    )
     return queue_outbound(
         ticket=ticket,
         channel=channel,

@@ -283,8 +283,12 @@ def reply(request, pk):
     elif ticket.erased_at is not None and channel != MessageChannel.NOTE:
         messages.error(request, gettext("Reply: this applicant's personal data was erased."))
     else:
-        with transaction.atomic():
-            notifications.send_reply(ticket=ticket, author=request.user, channel=channel, body=body)
+        try:
+            with transaction.atomic():
+                notifications.send_reply(ticket=ticket, author=request.user, channel=channel, body=body)
+        except WorkflowError as exc:
+            _refused(request, gettext("Reply"), exc)
+            return _back(ticket)
         if channel == MessageChannel.NOTE:
             messages.success(request, gettext("Internal note added."))
         else:

@@ -501,3 +501,22 @@ def test_supervisor_manages_bilingual_canned_replies(client, sam):
 
 def test_agents_pick_canned_replies_but_do_not_edit_them(as_alice):
     assert as_alice.get("/admin/notifications/cannedreply/add/").status_code == 403
+
+
+def test_reply_carries_the_tracking_link(as_alice):
+    ticket = ticket_in_state(State.IN_REVIEW)
+    as_alice.post(
+        reverse("admin:tickets_ticket_reply", args=[ticket.pk]), {"channel": "email", "body": "Halo"}
+    )
+    assert ticket.tracking_token in ticket.messages.get(event="agent_reply").body
+
+
+def test_reply_to_a_channel_the_applicant_did_not_give_is_refused(as_alice):
+    ticket = ticket_in_state(State.IN_REVIEW, whatsapp="")
+    response = as_alice.post(
+        reverse("admin:tickets_ticket_reply", args=[ticket.pk]),
+        {"channel": "whatsapp", "body": "x"},
+        follow=True,
+    )
+    assert any("choose a channel" in text for text in texts(response)), texts(response)
+    assert not ticket.messages.exists()
