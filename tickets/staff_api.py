@@ -155,6 +155,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
     internal = serializers.BooleanField(source="is_internal")
+    error_text = serializers.CharField(read_only=True, help_text="The delivery error in words, for agents.")
 
     class Meta:
         model = Message
@@ -167,6 +168,8 @@ class MessageSerializer(serializers.ModelSerializer):
             "body",
             "provider_id",
             "status",
+            "error_code",
+            "error_text",
             "author",
             "created_at",
         ]
