@@ -80,7 +80,7 @@ def broker():
 
     url = os.environ["CELERY_INTEGRATION_BROKER"]
     redis.Redis.from_url(url).flushdb()
-    app = Celery("test-client", broker=url)
+    app = Celery("test-client", broker=url, set_as_current=False)
     yield app
     app.close()
     redis.Redis.from_url(url).flushdb()
