@@ -27,7 +27,6 @@ from tickets.intake import (
     ReportSerializer,
     check_evidence_files,
     plain_errors,
-    read_evidence,
     receive_report,
 )
 from tickets.roles import APPLICANT
@@ -282,7 +281,7 @@ class ReportMessageView(ApplicantView):
         message = services.add_applicant_message(
             ticket=ticket,
             body=serializer.validated_data.get("body", "").strip(),
-            evidence=read_evidence(serializer.validated_data.get("evidence")),
+            evidence=serializer.validated_data.get("evidence") or [],
         )
         ticket.refresh_from_db(fields=["state"])
         return Response({"id": message.pk, "state": ticket.state}, status=status.HTTP_201_CREATED)

@@ -21,7 +21,8 @@ _OPENERS = ["PNG", "JPEG", "WEBP"]  # Pillow's JPEG opener is the one that retur
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 _SAVE_OPTIONS = {
-    "PNG": {"compress_level": 6},
+    # Level 1: about six times faster than the default 6 on phone screenshots, files about 20% larger.
+    "PNG": {"compress_level": 1},
     "JPEG": {"quality": 85, "optimize": True},
     "WEBP": {"quality": 85, "method": 4},
 }
@@ -75,8 +76,12 @@ class ProcessedImage:
     sha256: str
 
 
-def check_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> ImageInfo:
-    """Refuse oversize, non-image, unaccepted or bomb files before storing anything; trust only bytes."""
+def check_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int, decode: bool = True) -> ImageInfo:
+    """Refuse oversize, non-image, unaccepted or bomb files before storing anything; trust only bytes.
+
+    `decode=False` reads the header only (size, format, pixel count), for callers that run
+    `process_image` at once, which decodes every pixel anyway and refuses what it cannot decode.
+    """
     try:
         size = _byte_size(fileobj)
         if size > max_bytes:
@@ -86,7 +91,8 @@ def check_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> ImageI
             width, height = img.size
             if width * height > max_pixels:
                 raise EvidenceError("too_many_pixels")
-            _decode(img)
+            if decode:
+                _decode(img)
             fmt = _FORMATS[img.format]
         return ImageInfo(fmt, width, height, size, CONTENT_TYPES[fmt])
     finally:

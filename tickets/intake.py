@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from notifications.services import tracking_url
 from tickets import ratelimit, services
-from tickets.evidence import EvidenceError, check_image
+from tickets.evidence import EvidenceError, check_image, process_image
 from tickets.models import (
     Category,
     IdempotencyRecord,
@@ -237,30 +237,33 @@ def _check_payout_account(attrs, errors):
 
 
 def check_evidence_files(files, holder=None):
-    """Run `check_image` on each upload; refuse them all with one message per bad file."""
-    messages = []
+    """Check and re-encode each upload; refuse them all with one message per bad file.
+
+    Returns (name, ProcessedImage) pairs: the header check refuses oversize, unaccepted and bomb files
+    before any pixel is decoded, and `process_image` decodes each picture once, refusing truncated or
+    corrupt data, before anything is stored.
+    """
+    messages, processed = [], []
     for number, upload in enumerate(files, start=1):
+        name = getattr(upload, "name", "") or str(number)
         try:
             check_image(
-                upload, max_bytes=settings.EVIDENCE_MAX_BYTES, max_pixels=settings.EVIDENCE_MAX_PIXELS
+                upload,
+                max_bytes=settings.EVIDENCE_MAX_BYTES,
+                max_pixels=settings.EVIDENCE_MAX_PIXELS,
+                decode=False,
             )
+            upload.seek(0)
+            processed.append((name, process_image(upload.read())))
         except EvidenceError as exc:
             if holder is not None:
                 holder.evidence_status = max(holder.evidence_status or 0, exc.http_status)
-            name = getattr(upload, "name", "") or str(number)
             messages.append(f"{name}: {exc.message}")
+        finally:
+            upload.seek(0)
     if messages:
         raise serializers.ValidationError(messages)
-    return files
-
-
-def read_evidence(files):
-    """The (name, bytes) pairs the services take."""
-    pairs = []
-    for upload in files or ():
-        upload.seek(0)
-        pairs.append((getattr(upload, "name", "") or "evidence", upload.read()))
-    return pairs
+    return processed
 
 
 # --- the intake flow --------------------------------------------------------------------------
@@ -337,7 +340,7 @@ def receive_report(*, request, data, files, idempotency_key="", channel="web"):
     except ratelimit.RateLimited as exc:
         return error_outcome(429, {"non_field_errors": [str(exc.message)]}, retry_after=exc.retry_after)
 
-    evidence = read_evidence(report.pop("evidence", ()))
+    evidence = report.pop("evidence", None) or []  # (name, ProcessedImage) pairs
     serials = report.pop("serial_numbers", None) or []
     answer = {}
 

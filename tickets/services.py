@@ -17,7 +17,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from notifications import services as notifications
 from notifications import templates
 from tickets import roles
-from tickets.evidence import process_image
+from tickets.evidence import ProcessedImage, process_image
 from tickets.exceptions import InvalidParameter, TransitionForbidden, TransitionNotAllowed
 from tickets.models import (
     OPEN_STATES,
@@ -436,20 +436,29 @@ def submit_report(
 ):
     """Create a ticket from a validated report, with its serial numbers, evidence and confirmations.
 
-    `evidence` holds already checked images as (name, bytes) pairs; they are re-encoded before the
-    transaction opens, so no lock is held while pixels are processed. `on_created(ticket)` runs
+    `evidence` holds already checked images as (name, bytes) pairs, re-encoded before the transaction
+    opens so no lock is held while pixels are processed (or as (name, ProcessedImage) pairs when the
+    caller processed them already). `on_created(ticket)` runs
     inside the transaction before any file is written (the API stores its idempotency record there, and
     a duplicate key refused by the database leaves nothing behind). Files written by a transaction that
     then rolls back are deleted again. `confirmation` is the event the applicant is told (a ticket
     opened by an inbound message gets one with the privacy notice).
     """
-    processed = [(name, process_image(content)) for name, content in evidence]
+    processed = _processed(evidence)
     stored = []
     try:
         return _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored)
     except BaseException:
         _delete_files(stored)
         raise
+
+
+def _processed(evidence):
+    """(name, ProcessedImage) pairs: raw bytes are re-encoded here, images already processed pass."""
+    return [
+        (name, content if isinstance(content, ProcessedImage) else process_image(content))
+        for name, content in evidence
+    ]
 
 
 def _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored):
@@ -513,7 +522,7 @@ def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
     """
     from notifications.models import Direction, Message, MessageStatus
 
-    processed = [(name, process_image(content)) for name, content in evidence]
+    processed = _processed(evidence)
     stored = []
     try:
         with transaction.atomic():

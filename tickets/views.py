@@ -20,7 +20,7 @@ from tickets import ratelimit, roles, services, tracking
 from tickets.api import ApplicantMessageSerializer
 from tickets.exceptions import WorkflowError
 from tickets.forms import HONEYPOT_FIELD, ReportPage, form_data
-from tickets.intake import plain_errors, read_evidence, receive_report
+from tickets.intake import plain_errors, receive_report
 from tickets.models import Evidence, State
 
 FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", HONEYPOT_FIELD)
@@ -109,7 +109,7 @@ def status_reply(request, reference):
     services.add_applicant_message(
         ticket=ticket,
         body=serializer.validated_data.get("body", "").strip(),
-        evidence=read_evidence(serializer.validated_data.get("evidence")),
+        evidence=serializer.validated_data.get("evidence") or [],
     )
     return redirect(tracking.status_path(ticket) + "&done=reply")
 
