@@ -19,6 +19,12 @@ from tickets.console import mask, sla_badge, state_badge
 from tickets.exceptions import WorkflowError
 from tickets.models import State, Ticket
 
+SHORT_CATEGORY = {
+    "stamp_failed": _("Stamping failed"),
+    "paid_not_credited": _("Paid, not credited"),
+    "other": _("Other"),
+}
+
 
 class CappedCountPaginator(Paginator):
     """A paginator whose count is the planner's estimate (whole table) or stops at 10,000 rows."""
@@ -82,7 +88,7 @@ class TicketAdmin(admin.ModelAdmin):
     list_display = [
         "reference",
         "state_column",
-        "category",
+        "category_column",
         "applicant_column",
         "age_column",
         "sla_column",
@@ -109,9 +115,17 @@ class TicketAdmin(admin.ModelAdmin):
     def state_column(self, ticket):
         return state_badge(ticket)
 
+    @admin.display(description=_("category"), ordering="category")
+    def category_column(self, ticket):
+        return format_html(
+            '<span class="category">{}</span>', SHORT_CATEGORY.get(ticket.category, ticket.category)
+        )
+
     @admin.display(description=_("applicant"))
     def applicant_column(self, ticket):
-        return format_html("{}<br><small class='nik'>NIK {}</small>", ticket.full_name, mask(ticket.nik))
+        return format_html(
+            "{}<br><small class='nik'>NIK {}</small>", ticket.full_name, mask(ticket.nik, short=True)
+        )
 
     @admin.display(description=_("age"), ordering="created_at")
     def age_column(self, ticket):
@@ -124,13 +138,9 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description=_("duplicate"))
     def duplicate_column(self, ticket):
         if ticket.state == State.DUPLICATE:
-            return format_html(
-                '<span class="dup" title="{}">⧉ {}</span>', gettext("Duplicate"), gettext("dup.")
-            )
+            return format_html('<span class="dup">{}</span>', gettext("duplicate"))
         if ticket.possible_duplicate:
-            return format_html(
-                '<span class="dup" title="{}">⚠ {}</span>', gettext("Possible duplicate"), gettext("possible")
-            )
+            return format_html('<span class="dup">{}</span>', gettext("possible"))
         return ""
 
     # --- search and permissions -----------------------------------------------------------------

@@ -66,12 +66,12 @@ STATE_COLOURS = {
 }
 
 
-def mask(value, keep=4):
-    """`3171********0001`-style masking for lists: enough to tell records apart, not to copy them."""
+def mask(value, keep=4, short=False):
+    """`••••••••••••0001`-style masking for lists: enough to tell records apart, not to copy them."""
     value = value or ""
     if len(value) <= keep:
         return "•" * len(value)
-    return "•" * (len(value) - keep) + value[-keep:]
+    return ("…" if short else "•" * (len(value) - keep)) + value[-keep:]
 
 
 def state_badge(ticket):
