@@ -270,9 +270,10 @@ def write_results(rows, generated, results):
         + (f" in {generated:.0f} s" if generated else ", reused from an earlier run")
         + ")",
         f"- Machine: {os.cpu_count()} CPU ({cpu}), {pg} (client), Python {platform.python_version()}, "
-        f"DEBUG off; date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"DEBUG off; load average {os.getloadavg()[0]:.1f} when done (other suites share the machine); "
+        f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "- Django test Client logged in as an agent (the dashboard as a supervisor); cold = first request on a "
-        "fresh connection, warm = median of 6 more (the dashboard: cold computes its figures, warm reuses them for a minute). Seq scans: big tables read whole by any query of the page "
+        "fresh connection (its query count is given), warm = median of 6 more (the dashboard: cold computes its figures, warm reuses them for a minute). Seq scans: big tables read whole by any query of the page "
         "(from EXPLAIN).",
         "",
         "| page | cold ms | warm ms | queries | seq scans |",

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -123,10 +123,10 @@ def dashboard(request):
 
 
 def _awaiting_url():
-    """The supervisors' remedies queue (refunds admin), filtered to proposals waiting for approval."""
+    """The supervisors' approval queue (refunds admin); the ticket list filtered alike without it."""
     try:
-        return reverse("admin:refunds_remedy_changelist") + "?state__exact=proposed"
-    except Exception:  # noqa: BLE001 - the queue may be unregistered; the tickets list works too
+        return reverse("admin:refunds_remedyawaitingapproval_changelist")
+    except NoReverseMatch:
         return reverse("admin:tickets_ticket_changelist") + "?state__exact=awaiting_approval"
 
 

@@ -1,4 +1,5 @@
-"""In headless Chromium: an agent claims a ticket, replies and proposes a remedy; a supervisor approves it."""
+"""In headless Chromium: an agent claims a ticket, replies and proposes a remedy; a supervisor approves it
+from the approval queue."""
 
 import pytest
 
@@ -53,11 +54,19 @@ def test_agent_claims_replies_proposes_and_supervisor_approves(desk_page, browse
     context = browser.new_context(viewport=DESK, locale="id-ID")
     lead = context.new_page()
     log_in(lead, live_server.url, "sam")
-    lead.goto(live_server.url + f"/admin/tickets/ticket/{older.pk}/change/")
-    press(lead, "approve")
+    lead.goto(live_server.url + "/admin/dashboard/")
+    with lead.expect_navigation():
+        lead.click("#awaiting-approval")  # the supervisors' approval queue (refunds admin)
+    lead.check(f"input[name=_selected_action][value='{older.remedies.get().pk}']")
+    lead.select_option("select[name=action]", "approve_selected")
+    with lead.expect_navigation():
+        lead.click("button[name=index]")
+    screenshot(lead, "console-approval-queue-desk")
     older = Ticket.objects.get(pk=older.pk)
     assert older.state in (State.APPROVED, State.RESOLVED)
     assert older.remedies.get().approved_by == sam
+    lead.goto(live_server.url + f"/admin/tickets/ticket/{older.pk}/change/")
+    assert lead.locator("#do-approve").count() == 0  # approved already: the button is gone
     lead.goto(live_server.url + "/admin/dashboard/")
     assert lead.locator("svg.chart").count() >= 5
     screenshot(lead, "console-dashboard-desk")
