@@ -424,13 +424,14 @@ class TicketMessageView(APIView):
         serializer = StaffMessageSerializer(data=request.data)
         if not serializer.is_valid():
             return Response({"errors": serializer.errors}, status=400)
-        channel = serializer.validated_data["channel"]
-        if channel == MessageChannel.WHATSAPP and not ticket.whatsapp:
-            return Response({"errors": {"channel": [_("This applicant gave no WhatsApp number.")]}}, 400)
-        if channel == MessageChannel.EMAIL and not ticket.email:
-            return Response({"errors": {"channel": [_("This applicant gave no email address.")]}}, 400)
-        with transaction.atomic():
-            message = notifications.send_reply(
-                ticket=ticket, author=request.user, channel=channel, body=serializer.validated_data["body"]
-            )
+        try:
+            with transaction.atomic():
+                message = notifications.send_reply(
+                    ticket=ticket,
+                    author=request.user,
+                    channel=serializer.validated_data["channel"],
+                    body=serializer.validated_data["body"],
+                )
+        except WorkflowError as exc:  # no address on that channel, an erased ticket
+            return workflow_error_response(exc)
         return Response(MessageSerializer(message).data, status=201)
