@@ -35,7 +35,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 def ticket_link(obj):
     url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
-    return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+    return format_html('<a href="{}" style="white-space: nowrap">{}</a>', url, obj.ticket.reference)
 
 
 ticket_link.short_description = _("ticket")
