@@ -174,7 +174,8 @@ def attempt_application(*, remedy_id):
     idempotency key, so a duplicate task, a retry after success or a double click applies nothing
     twice; a worker killed after the provider's success leaves its claim, which the sweep takes over
     once the lease ran out: the re-sent request is answered 409 (already applied) and recorded once.
-    Returns True when the remedy is applied (now or before). Raises GatewayError on failure.
+    Returns True when the remedy is applied (now or before). Raises GatewayError on failure, still
+    holding the claim, so that no other worker applies the remedy while this one records a final failure.
     """
     if not claim(remedy_id):
         return Remedy.objects.filter(pk=remedy_id, state=RemedyState.APPLIED).exists()
@@ -182,7 +183,9 @@ def attempt_application(*, remedy_id):
     gateway = gateway_for(remedy)
     try:
         provider_reference = gateway.apply(remedy)
-    except Exception as exc:  # a GatewayError, or anything unexpected: the next attempt may claim it
+    except GatewayError:
+        raise  # the claim stays until the task decides: release and retry, or record the failure
+    except Exception as exc:  # anything unexpected: the next attempt (or the sweep) may claim it
         release(remedy_id=remedy_id, error=exc)
         raise
     record_application(remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway.name)

@@ -20,6 +20,7 @@ def apply_remedy(self, remedy_id):
         if exc.permanent or self.request.retries >= self.max_retries:
             services.record_failure(remedy_id=remedy_id, error=str(exc))
             return
+        services.release(remedy_id=remedy_id, error=exc)
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc
 
 

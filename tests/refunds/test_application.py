@@ -276,3 +276,19 @@ def test_gateway_reads_the_reference_from_201_and_409(http_double, alice):
     http_double.script(Reply(201, {"id": "qa_new"}), Reply(409, {"error": "already_applied", "id": "qa_new"}))
     gateway = HttpQuotaGateway(http_double.url, "t")
     assert gateway.apply(remedy) == gateway.apply(remedy) == "qa_new"
+
+
+def test_a_failed_attempt_keeps_its_claim_until_the_task_decides(alice, sam, platform_double, settings):
+    settings.REMEDIES_PAUSED = True
+    remedy = quota_proposal(alice)
+    tickets.approve(ticket=remedy.ticket, actor=sam)
+    platform_double.fail_next(400)
+    with pytest.raises(GatewayError):
+        services.attempt_application(remedy_id=remedy.pk)
+    remedy.refresh_from_db()
+    assert remedy.claimed_at is not None  # no other worker can apply it while the failure is recorded
+    assert services.attempt_application(remedy_id=remedy.pk) is False
+    services.record_failure(remedy_id=remedy.pk, error="HTTP 400")
+    remedy.refresh_from_db()
+    assert (remedy.state, remedy.claimed_at) == (RemedyState.FAILED, None)
+    assert len(platform_double.requests) == 1
