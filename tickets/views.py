@@ -4,6 +4,7 @@ The form goes through the same intake as the API (`tickets.intake.receive_report
 idempotency key so that a double tap or a resent form creates one ticket.
 """
 
+import functools
 import uuid
 
 from django.contrib.auth.views import redirect_to_login
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from notifications.services import tracking_url
 from tickets import ratelimit, roles, services, tracking
 from tickets.api import ApplicantMessageSerializer
 from tickets.exceptions import WorkflowError
@@ -24,6 +26,19 @@ from tickets.intake import plain_errors, receive_report
 from tickets.models import Evidence, State
 
 FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", HONEYPOT_FIELD)
+
+
+def tracked_page(view):
+    """A page reached by reference and token: unknown or wrong ones get a plain explanation (404)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return render(request, "tickets/not_found.html", status=404)
+
+    return wrapper
 
 
 def landing(request):
@@ -68,6 +83,7 @@ def report(request):
     return response
 
 
+@tracked_page
 @never_cache
 def report_sent(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
@@ -75,6 +91,7 @@ def report_sent(request, reference):
     return render(request, "tickets/report_sent.html", context)
 
 
+@tracked_page
 @never_cache
 def status(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
@@ -82,9 +99,11 @@ def status(request, reference):
 
 
 def _status_page(request, ticket, *, reply_errors=None, response_status=200):
+    status = tracking.ticket_status(ticket)
     context = {
         "ticket": ticket,
-        "status": tracking.ticket_status(ticket),
+        "status": status,
+        "conversation": conversation(ticket, status["messages"]),
         "token": ticket.tracking_token,
         "reply_errors": reply_errors or {},
         "done": request.GET.get("done", ""),
@@ -93,6 +112,7 @@ def _status_page(request, ticket, *, reply_errors=None, response_status=200):
     return render(request, "tickets/status.html", context, status=response_status)
 
 
+@tracked_page
 @require_POST
 def status_reply(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
@@ -114,6 +134,7 @@ def status_reply(request, reference):
     return redirect(tracking.status_path(ticket) + "&done=reply")
 
 
+@tracked_page
 @require_POST
 def status_confirm(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
@@ -154,6 +175,26 @@ def evidence_file(request, pk):
         raise Http404("No such file.")
     item = get_object_or_404(Evidence, pk=pk)
     return _file_response(item, request.GET.get("thumb") == "1")
+
+
+def conversation(ticket, messages):
+    """The messages for the page: one notification sent on two channels shows once, without the link
+    to the page the applicant is reading."""
+    link = tracking_url(ticket)
+    shown = []
+    for message in messages:
+        body = message["body"].replace(link, "").strip()
+        previous = shown[-1] if shown else None
+        if (
+            previous is not None
+            and message["direction"] == "out"
+            and previous["direction"] == "out"
+            and previous["body"] == body
+        ):
+            previous["channel_label"] += ", " + message["channel_label"]
+            continue
+        shown.append({**message, "body": body})
+    return shown
 
 
 # --- the applicant's view of the workflow ------------------------------------------------------------

@@ -103,7 +103,8 @@ def test_bad_screenshot_on_the_form_is_explained_and_stores_nothing(client):
 def test_status_page_needs_the_token(client):
     ticket = ticket_in_state(State.IN_REVIEW)
     assert client.get(f"/status/{ticket.reference}/").status_code == 404
-    assert client.get(f"/status/{ticket.reference}/?token=nope").status_code == 404
+    wrong = client.get(f"/status/{ticket.reference}/?token=nope")
+    assert wrong.status_code == 404 and "Laporan tidak ditemukan" in wrong.content.decode()
     page = client.get(f"/status/{ticket.reference}/?token={ticket.tracking_token}").content.decode()
     assert ticket.reference in page and "Diverifikasi" in page
 
@@ -122,6 +123,7 @@ def test_reply_from_the_status_page(client, alice):
     assert Ticket.objects.get(pk=ticket.pk).state == State.IN_REVIEW
     page = client.get(response["Location"]).content.decode()
     assert "Nomornya " + SERIAL in page
+    assert page.count("kami memerlukan data tambahan") == 1  # sent on WhatsApp and email, shown once
     assert re.search(r'<img src="/status/EMT-\w+/evidence/\d+/\?token=[^"]+thumb=1"', page)
 
 
