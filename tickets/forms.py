@@ -165,10 +165,12 @@ def _fields():
 class ReportPage:
     """The report form's state: values typed, errors per field, and the summary shown at the top."""
 
-    def __init__(self, *, values=None, errors=None, submission_key="", files_sent=False):
+    def __init__(self, *, values=None, errors=None, submission_key="", kept_key="", kept_names=()):
         self.values = values or {}
         self.errors = errors or {}
         self.submission_key = submission_key
+        self.kept_key = kept_key
+        self.kept_names = list(kept_names)
         self.fields = {}
         for item in _fields():
             item.value = str(self.values.get(item.name, "") or "")
@@ -185,9 +187,10 @@ class ReportPage:
             if name not in self.fields
             for message in messages
         ]
-        evidence = self.fields["evidence"]
-        if files_sent and self.errors and not evidence.errors:
-            evidence.note = _("Your screenshots were not kept: please choose them again.")
+        if self.kept_names:
+            self.fields["evidence"].note = _(
+                "Kept from your last try: %(names)s. Choose files only to replace them."
+            ) % {"names": ", ".join(self.kept_names)}
         if not self.values.get("preferred_channel"):
             self.fields["preferred_channel"].value = PreferredChannel.WHATSAPP
         if not self.values.get("remedy_preference"):

@@ -8,9 +8,11 @@ answers with an `Outcome` that each entry point renders its own way.
 import hashlib
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
@@ -141,6 +143,7 @@ class ReportSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.evidence_status = None  # 413 or 415 when a file was refused
+        self.accepted_evidence = []  # (name, ProcessedImage) pairs that passed, even if the form did not
 
     def validate_nik(self, value):
         try:
@@ -164,9 +167,12 @@ class ReportSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 _("Attach at most %(max)d images.") % {"max": settings.EVIDENCE_MAX_FILES}
             )
-        return check_evidence_files(files, self)
+        self.accepted_evidence = check_evidence_files(files, self)
+        return self.accepted_evidence
 
     def validate(self, attrs):
+        if not attrs.get("evidence") and self.context.get("kept_evidence"):
+            attrs["evidence"] = self.accepted_evidence = list(self.context["kept_evidence"])
         category = attrs["category"]
         errors = {}
         keep = set(COMMON_FIELDS)
@@ -266,6 +272,25 @@ def check_evidence_files(files, holder=None):
     return processed
 
 
+# --- screenshots kept between two tries of the report form ---------------------------------------
+
+KEEP_SECONDS = 30 * 60
+
+
+def keep_evidence(evidence):
+    """Keep accepted screenshots in the cache for the form's next try; returns the key to ask for them."""
+    key = secrets.token_urlsafe(18)
+    cache.set(f"kept-evidence:{key}", list(evidence), timeout=KEEP_SECONDS)
+    return key
+
+
+def kept_evidence(key):
+    """The screenshots kept under `key` ([] when unknown or expired)."""
+    if not key or len(key) > 64:
+        return []
+    return cache.get(f"kept-evidence:{key}") or []
+
+
 # --- the intake flow --------------------------------------------------------------------------
 
 
@@ -277,6 +302,7 @@ class Outcome:
     replayed: bool = False
     retry_after: int | None = None
     errors: dict = field(default_factory=dict)
+    evidence: list = field(default_factory=list)  # screenshots accepted by a refused form, to keep
 
 
 def error_outcome(status, errors, **kwargs):
@@ -315,8 +341,11 @@ def _replay(record, fingerprint):
     )
 
 
-def receive_report(*, request, data, files, idempotency_key="", channel="web"):
-    """Run one submission through limits, validation and idempotency; create the ticket or say why not."""
+def receive_report(*, request, data, files, idempotency_key="", channel="web", kept_evidence=()):
+    """Run one submission through limits, validation and idempotency; create the ticket or say why not.
+
+    `kept_evidence`: screenshots the form accepted on an earlier try, used when no new file is sent.
+    """
     try:
         ratelimit.check_address(request)
     except ratelimit.RateLimited as exc:
@@ -329,10 +358,11 @@ def receive_report(*, request, data, files, idempotency_key="", channel="web"):
         if record is not None:
             return _replay(record, fingerprint)
 
-    serializer = ReportSerializer(data=data)
+    serializer = ReportSerializer(data=data, context={"kept_evidence": kept_evidence})
     if not serializer.is_valid():
         status = serializer.evidence_status if "evidence" in serializer.errors else None
-        return error_outcome(status or 400, plain_errors(serializer.errors))
+        kept = [] if "evidence" in serializer.errors else serializer.accepted_evidence or list(kept_evidence)
+        return error_outcome(status or 400, plain_errors(serializer.errors), evidence=kept)
     report = dict(serializer.validated_data)
 
     try:

@@ -18,14 +18,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notifications.services import tracking_url
-from tickets import ratelimit, roles, services, tracking
+from tickets import intake, ratelimit, roles, services, tracking
 from tickets.api import ApplicantMessageSerializer
 from tickets.exceptions import WorkflowError
 from tickets.forms import HONEYPOT_FIELD, ReportPage, form_data
 from tickets.intake import plain_errors, receive_report
 from tickets.models import Evidence, State
 
-FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", HONEYPOT_FIELD)
+FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", "kept_evidence", HONEYPOT_FIELD)
 
 
 def tracked_page(view):
@@ -59,11 +59,15 @@ def report(request):
         page.add_summary(_("The report could not be sent. Please try again."))
         return render(request, "tickets/report.html", {"page": page}, status=400)
 
+    kept = (
+        [] if request.FILES.getlist("evidence") else intake.kept_evidence(request.POST.get("kept_evidence"))
+    )
     outcome = receive_report(
         request=request,
         data=form_data(request.POST, request.FILES, exclude=FORM_ONLY_FIELDS),
         files=request.FILES,
         idempotency_key=f"form:{submission_key}",
+        kept_evidence=kept,
     )
     if not outcome.errors:
         query = urlencode({"token": outcome.body["tracking_token"]})
@@ -75,7 +79,8 @@ def report(request):
         values=values,
         errors=outcome.errors,
         submission_key=submission_key,
-        files_sent=bool(request.FILES.getlist("evidence")),
+        kept_key=intake.keep_evidence(outcome.evidence) if outcome.evidence else "",
+        kept_names=[name for name, _image in outcome.evidence],
     )
     response = render(request, "tickets/report.html", {"page": page}, status=outcome.status)
     if outcome.retry_after is not None:

@@ -63,8 +63,8 @@ def test_report_from_a_phone_and_follow_it(page, live_server, screenshot_file, l
     screenshot(page, f"intake-{language}-3-errors")
     assert Ticket.objects.count() == 0
 
+    assert screenshot_file.name in page.locator("#field-evidence .note").inner_text()  # kept, not re-asked
     page.fill("#id_nik", "3171014501900001")
-    page.set_input_files("#id_evidence", str(screenshot_file))
     page.click("button[type=submit].button")
     reference = page.locator("[data-reference]").inner_text().strip()
     assert texts["sent"] in page.locator("h1").inner_text()

@@ -73,7 +73,29 @@ def test_errors_are_shown_next_to_fields_and_summarised_with_values_kept(client)
     assert "NIK harus terdiri dari 16 angka." in nik_field and 'value="123"' in nik_field
     assert 'value="Siti Aminah"' in page
     assert SERIAL in page  # the serial numbers typed are kept
-    assert "silakan pilih lagi" in page  # screenshots must be chosen again
+    assert "Tersimpan dari percobaan sebelumnya: riwayat.png" in page  # not asked again
+    assert Ticket.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_screenshots_accepted_once_are_not_asked_again(client):
+    page = client.post("/report/", form(nik="123")).content.decode()
+    kept_key = re.search(r'name="kept_evidence" value="([^"]+)"', page).group(1)
+    data = form(kept_evidence=kept_key)
+    del data["evidence"]
+    response = client.post("/report/", data)
+    assert response.status_code == 302, response.content.decode()
+    ticket = Ticket.objects.get()
+    assert ticket.evidence.count() == 1 and ticket.evidence.get().original_name == "riwayat.png"
+
+
+@pytest.mark.django_db
+def test_unknown_kept_key_asks_for_the_screenshot(client):
+    data = form(kept_evidence="made-up")
+    del data["evidence"]
+    response = client.post("/report/", data)
+    assert response.status_code == 400
+    assert "Lampirkan paling sedikit satu tangkapan layar" in response.content.decode()
     assert Ticket.objects.count() == 0
 
 
