@@ -196,3 +196,24 @@ def test_email_webhook_is_off_without_a_secret(client, settings):
     settings.INBOUND_EMAIL_SECRET = None
     answer = client.post("/webhooks/email/", b"x", content_type="message/rfc822", HTTP_X_INBOUND_SECRET="")
     assert answer.status_code == 404
+
+
+def test_email_webhook_refuses_oversize_mail(client, settings):
+    settings.INBOUND_EMAIL_SECRET = "s3cret-value"
+    settings.INBOUND_EMAIL_MAX_BYTES = 1000
+    raw = eml("gmail_reply_en_with_screenshot.eml")
+    answer = client.post(
+        "/webhooks/email/", raw, content_type="message/rfc822", HTTP_X_INBOUND_SECRET="s3cret-value"
+    )
+    assert answer.status_code == 413 and not Message.objects.exists()
+
+
+def test_ingest_email_refuses_empty_input(db, monkeypatch):
+    import io
+    import sys
+
+    from django.core.management.base import CommandError
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    with pytest.raises(CommandError):
+        call_command("ingest_email")

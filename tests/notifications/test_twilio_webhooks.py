@@ -214,3 +214,29 @@ def test_callback_before_the_worker_recorded_the_sid_records_it(client, twilio_d
 def test_callback_for_an_unknown_message_is_acknowledged(client, twilio_double):
     form = twilio_double.status_form("SM" + "2" * 32, "delivered")
     assert post_twilio(client, twilio_double, STATUS, form).status_code == 200
+
+
+def test_sweep_fetches_media_whose_task_was_lost(client, twilio_double):
+    ticket_in_state(State.IN_REVIEW, whatsapp=NUMBER)
+    url = twilio_double.add_media(png_bytes(), "image/png")
+    _inbound(client, twilio_double, "", media=[(url, "image/png")])  # on_commit never ran: the task is lost
+    message = Message.objects.get(direction=Direction.INBOUND)
+    assert message.media_pending and not Evidence.objects.exists()
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    from notifications.tasks import sweep_outbox
+
+    sweep_outbox.delay()
+    message.refresh_from_db()
+    assert not message.media_pending and Evidence.objects.get().message == message
+
+
+def test_media_gone_at_twilio_is_given_up_without_retrying(
+    client, twilio_double, django_capture_on_commit_callbacks
+):
+    ticket_in_state(State.IN_REVIEW, whatsapp=NUMBER)
+    gone = f"{twilio_double.url}{twilio_double.account_path}/Messages/MM{'0' * 32}/Media/ME{'0' * 32}"
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(client, twilio_double, "", media=[(gone, "image/jpeg")])
+    message = Message.objects.get(direction=Direction.INBOUND)
+    assert message.media[0]["state"] == "failed" and not message.media_pending
+    assert len([r for r in twilio_double.requests if "/Media/" in r.path]) == 1
