@@ -23,6 +23,11 @@ urlpatterns += [
         name="staff-ticket-transition",
     ),
     path(
+        "tickets/<str:reference>/evidence/<int:pk>/",
+        staff_api.EvidenceFileView.as_view(),
+        name="staff-ticket-evidence",
+    ),
+    path(
         "tickets/<str:reference>/messages/",
         staff_api.TicketMessageView.as_view(),
         name="staff-ticket-messages",

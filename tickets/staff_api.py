@@ -10,10 +10,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -137,10 +139,15 @@ class TicketListSerializer(serializers.ModelSerializer):
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
     class Meta:
         model = Evidence
         fields = [
             "id",
+            "url",
+            "thumbnail_url",
             "source",
             "content_type",
             "width",
@@ -150,6 +157,14 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "original_name",
             "created_at",
         ]
+
+    def get_url(self, item) -> str:
+        path = reverse("staff-ticket-evidence", args=[item.ticket.reference, item.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_thumbnail_url(self, item) -> str:
+        return self.get_url(item) + "?thumb=1"
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -225,7 +240,7 @@ class TicketDetailSerializer(TicketListSerializer):
     nik = serializers.CharField()
     duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     serial_numbers = serializers.SerializerMethodField()
-    evidence = EvidenceSerializer(many=True)
+    evidence = serializers.SerializerMethodField()
     messages = MessageSerializer(many=True)
     remedy = serializers.SerializerMethodField()
     transitions = TransitionLogSerializer(many=True)
@@ -255,6 +270,10 @@ class TicketDetailSerializer(TicketListSerializer):
             "transitions",
             "available_transitions",
         ]
+
+    @extend_schema_field(EvidenceSerializer(many=True))
+    def get_evidence(self, ticket):
+        return EvidenceSerializer(ticket.evidence.all(), many=True, context=self.context).data
 
     def get_serial_numbers(self, ticket) -> list[str]:
         return [serial.value for serial in ticket.serials.all()]
@@ -435,3 +454,20 @@ class TicketMessageView(APIView):
         except WorkflowError as exc:  # no address on that channel, an erased ticket
             return workflow_error_response(exc)
         return Response(MessageSerializer(message).data, status=201)
+
+
+class EvidenceFileView(APIView):
+    """A screenshot of the ticket for staff (`?thumb=1`: the thumbnail); never from a public URL."""
+
+    permission_classes = [IsAgent]
+
+    @extend_schema(responses={(200, "image/*"): bytes})
+    def get(self, request, reference, pk):
+        item = get_object_or_404(Evidence, pk=pk, ticket__reference=reference.strip().upper())
+        thumb = request.query_params.get("thumb") == "1" and item.thumbnail
+        stored = item.thumbnail if thumb else item.file
+        response = FileResponse(stored.open("rb"), content_type="image/jpeg" if thumb else item.content_type)
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = "inline"
+        return response

@@ -9,6 +9,7 @@ from notifications.models import Message
 from refunds.models import RemedyState
 from tests.factories import TicketFactory, ticket_in_state
 from tests.refunds.helpers import quota_proposal
+from tickets import services
 from tickets.models import SerialNumber, State
 
 pytestmark = pytest.mark.django_db
@@ -324,3 +325,41 @@ def test_whatsapp_reply_to_an_applicant_without_number_is_400(alice):
     )
     assert response.status_code == 400
     assert "channel" in response.json()["errors"]
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+
+def with_evidence(ticket, count=1):
+    import io
+
+    from PIL import Image
+
+    from tickets.evidence import process_image
+
+    for seed in range(count):
+        out = io.BytesIO()
+        Image.new("RGB", (80, 60), (seed * 40 % 255, 90, 160)).save(out, "PNG")
+        services.attach_evidence(ticket=ticket, name="riwayat.png", image=process_image(out.getvalue()))
+
+
+def test_detail_links_evidence_that_staff_can_fetch_with_a_token(alice, fin, django_assert_max_num_queries):
+    from rest_framework.authtoken.models import Token
+
+    ticket = ticket_in_state(State.IN_REVIEW)
+    with_evidence(ticket, count=3)
+    client = api(alice)
+    with django_assert_max_num_queries(12):
+        body = client.get(f"/api/v1/tickets/{ticket.reference}/").json()
+    assert len(body["evidence"]) == 3
+    item = body["evidence"][0]
+    assert item["content_type"] == "image/png" and item["sha256"]
+    token_client = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    image = token_client.get(item["url"])
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image["Cache-Control"] == "private, no-store"
+    assert token_client.get(item["thumbnail_url"])["Content-Type"] == "image/jpeg"
+    assert api(fin).get(item["url"]).status_code == 403
+    assert api().get(item["url"]).status_code in (401, 403)
+    other = TicketFactory()
+    assert client.get(item["url"].replace(ticket.reference, other.reference)).status_code == 404
