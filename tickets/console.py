@@ -230,6 +230,7 @@ def ticket_page(request, model_admin, pk):
         "evidence": list(ticket.evidence.all()),
         "thread": selectors.conversation(ticket),
         "log": selectors.transition_log(ticket),
+        "state_labels": dict(State.choices),
         "related": selectors.related_tickets(ticket),
         "buttons": transition_buttons(ticket, request.user),
         "can_work": is_agent(request.user),
