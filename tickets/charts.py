@@ -62,8 +62,8 @@ def bar_chart(labels, series, *, title, width=640, height=220, label_every=1):
                 f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
                 f'font-size="11" fill="#555">{escape(label)}</text>'
             )
-    for number, (name, _values) in enumerate(series if len(series) > 1 else []):
-        x = left + number * 140
+    for number, (name, _values) in enumerate(series):
+        x = left + number * 180
         parts.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{PALETTE[number % len(PALETTE)]}"/>')
         parts.append(f'<text x="{x + 14}" y="13" font-size="11" fill="#333">{escape(name)}</text>')
     parts.append("</svg>")
@@ -72,7 +72,7 @@ def bar_chart(labels, series, *, title, width=640, height=220, label_every=1):
 
 def hbar_chart(labels, values, *, title, width=640, bar_height=20):
     """Horizontal bars, one per label: for categories whose names are too long to sit under a bar."""
-    left, right, top = 200, 60, 6
+    left, right, top = 240, 60, 6
     height = top * 2 + len(labels) * (bar_height + 6)
     plot_w = width - left - right
     peak = _nice_max(max(values, default=0))
@@ -86,7 +86,7 @@ def hbar_chart(labels, values, *, title, width=640, bar_height=20):
         bar_w = plot_w * value / peak
         parts.append(
             f'<text x="{left - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="12" '
-            f'fill="#333">{escape(label)}</text>'
+            f'fill="#333">{escape(label if len(label) <= 36 else label[:35] + "…")}</text>'
         )
         parts.append(
             f'<rect x="{left}" y="{y}" width="{bar_w:.1f}" height="{bar_height}" fill="{PALETTE[0]}">'
