@@ -183,7 +183,6 @@ class TicketAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("next/", wrap(console.next_ticket), name="tickets_ticket_next"),
-            path("evidence/<int:pk>/<str:kind>/", wrap(console.evidence_file), name="evidence-file"),
             path(
                 "<int:pk>/transition/<str:name>/",
                 wrap(console.transition),

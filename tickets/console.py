@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -29,7 +28,7 @@ from notifications.models import CannedReply, MessageChannel
 from notifications.services import tracking_url
 from tickets import roles, selectors, services
 from tickets.exceptions import WorkflowError
-from tickets.models import Evidence, State, Ticket
+from tickets.models import State, Ticket
 
 
 def is_agent(user):
@@ -350,22 +349,3 @@ def next_ticket(request):
         return redirect("admin:tickets_ticket_changelist")
     messages.success(request, gettext("%(reference)s is yours now.") % {"reference": ticket.reference})
     return _back(ticket)
-
-
-def evidence_file(request, pk, kind):
-    """Stream an evidence file or its thumbnail to staff who may see tickets; never a public URL."""
-    if not (request.user.has_perm("tickets.view_evidence") or is_agent(request.user)):
-        raise PermissionDenied
-    item = get_object_or_404(Evidence, pk=pk)
-    stored = {"file": item.file, "thumbnail": item.thumbnail}.get(kind)
-    if stored is None or not stored.name:
-        raise Http404
-    try:
-        handle = stored.storage.open(stored.name, "rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    content_type = item.content_type if kind == "file" else "image/jpeg"
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

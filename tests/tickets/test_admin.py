@@ -190,7 +190,7 @@ def test_ticket_page_for_an_agent_shows_claim_and_data(as_alice, django_assert_m
     assert button_url(ticket, "start_review") in html
     assert button_url(ticket, "reject") in html
     assert button_url(ticket, "approve") not in html
-    assert reverse("admin:evidence-file", args=[ticket.evidence.get().pk, "thumbnail"]) in html
+    assert reverse("evidence-file", args=[ticket.evidence.get().pk]) + "?thumb=1" in html
 
 
 def test_ticket_page_for_a_supervisor_shows_approve_unless_own(client, sam, sue):
@@ -443,17 +443,21 @@ def test_reassign_and_refuse_a_non_agent(as_alice, bob, fin):
     assert ticket.assigned_to == bob
 
 
-def test_evidence_is_served_to_staff_only(client, alice, nobody):
+def test_evidence_on_the_ticket_page_is_served_to_staff_only(client, alice, nobody):
     ticket = ticket_in_state(State.REPORTED)
     item = with_evidence(ticket)
-    url = reverse("admin:evidence-file", args=[item.pk, "file"])
-    client.force_login(nobody)
-    assert client.get(url).status_code == 302
     client.force_login(alice)
-    response = client.get(url)
+    html = client.get(page_url(ticket)).content.decode()
+    full, thumb = (
+        reverse("evidence-file", args=[item.pk]),
+        reverse("evidence-file", args=[item.pk]) + "?thumb=1",
+    )
+    assert f'href="{full}"' in html and f'src="{thumb}"' in html
+    response = client.get(full)
     assert response.status_code == 200 and response["Content-Type"] == item.content_type
-    assert b"".join(response.streaming_content)[:4] in (b"\x89PNG", b"RIFF", b"\xff\xd8\xff\xe0")
-    assert client.get(reverse("admin:evidence-file", args=[item.pk, "other"])).status_code == 404
+    assert client.get(thumb)["Content-Type"] == "image/jpeg"
+    client.force_login(nobody)
+    assert client.get(full).status_code == 404
 
 
 def test_erase_button_needs_confirmation_then_redacts(as_alice, alice, django_capture_on_commit_callbacks):
