@@ -352,7 +352,9 @@ def claim_next(*, actor):
 
 
 def send_info_reminder(*, ticket):
-    """Remind the applicant once that the ticket waits for their answer (the workflow timers call it)."""
+    """Remind the applicant once that the ticket waits for their answer (the workflow timers call it).
+
+    Returns the ticket, or None when the reminder had been sent already."""
     with transaction.atomic():
         locked = lock_ticket(ticket)
         if locked.state != State.AWAITING_INFO:
@@ -360,7 +362,7 @@ def send_info_reminder(*, ticket):
                 _("Not allowed while the ticket is “%(state)s”.") % {"state": locked.get_state_display()}
             )
         if locked.info_reminder_sent_at is not None:
-            return locked
+            return None  # sent already (by another worker, or an earlier run)
         locked.info_reminder_sent_at = timezone.now()
         locked.save(update_fields=["info_reminder_sent_at", "updated_at"])
         notifications.notify(ticket=locked, event="info_reminder")
@@ -377,7 +379,7 @@ def erase_personal_data(*, ticket, actor, note=""):
 
     Evidence files go, NIK, contact details, payout account and free text are replaced with
     redactions; the workflow log keeps who, when and which states (with notes redacted) and records
-    the erasure itself. Safe to run twice: an erased ticket is left as it is.
+    the erasure itself. Safe to run twice: an erased ticket is left as it is (and None returned).
     """
     from notifications.models import Message
     from refunds.models import Remedy
@@ -387,7 +389,7 @@ def erase_personal_data(*, ticket, actor, note=""):
     with transaction.atomic():
         locked = lock_ticket(ticket)
         if locked.erased_at is not None:
-            return locked
+            return None  # erased already
         files = []
         for item in Evidence.objects.filter(ticket=locked):
             files += [stored for stored in (item.file, item.thumbnail) if stored.name]

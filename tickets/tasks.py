@@ -43,8 +43,8 @@ def _each(queryset, action):
     for batch in _batches(queryset):
         for ticket in batch:
             try:
-                action(ticket)
-                done += 1
+                if action(ticket) is not None:
+                    done += 1
             except WorkflowError as exc:
                 log.info("Skipped %s: %s", ticket.reference, exc.message)
     return done

@@ -98,3 +98,27 @@ def test_next_ticket_button_pressed_at_once_through_the_admin(alice, bob, sam):
     outcomes = run_at_once(*(lambda user=user: press(user) for user in (alice, bob, sam)))
     assert len(set(outcomes)) == 3, outcomes
     assert Ticket.objects.filter(state=State.IN_REVIEW).values("assigned_to").distinct().count() == 3
+
+
+def test_workflow_timers_run_twice_at_once_act_once(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets import tasks
+
+    settings.REMEDIES_PAUSED = True
+    now = timezone.now()
+    to_close = [ticket_in_state(State.AWAITING_INFO) for _ in range(4)]
+    to_remind = [ticket_in_state(State.AWAITING_INFO) for _ in range(4)]
+    Ticket.objects.filter(pk__in=[t.pk for t in to_close]).update(state_changed_at=now - timedelta(days=8))
+    Ticket.objects.filter(pk__in=[t.pk for t in to_remind]).update(state_changed_at=now - timedelta(days=4))
+
+    outcomes = run_at_once(tasks.run_workflow_timers, tasks.run_workflow_timers)
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    assert sum(outcome["closed_unanswered"] for outcome in outcomes) == 4
+    assert sum(outcome["info_reminders"] for outcome in outcomes) == 4
+    for ticket in to_close:
+        assert ticket.transitions.filter(name="close_unanswered").count() == 1
+    for ticket in to_remind:
+        assert ticket.messages.filter(event="info_reminder").count() == 2  # WhatsApp and email, once each
