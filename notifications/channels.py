@@ -134,11 +134,8 @@ class WhatsAppChannel:
     def find_sent(self, message, since):
         """Twilio's sid of a message we may have sent since `since` (a crashed attempt), or None."""
         try:
-            candidates = twilio_client().messages.list(
-                to=whatsapp_address(message.to_address),
-                date_sent_after=since - timedelta(days=1),  # Twilio filters by date only
-                limit=100,
-            )
+            # Newest first; no DateSent filter: a message Twilio has only queued has no date_sent yet.
+            candidates = twilio_client().messages.list(to=whatsapp_address(message.to_address), limit=50)
         except (TwilioException, requests.RequestException) as error:
             raise_for_twilio(error)
         from notifications.models import Message

@@ -102,11 +102,16 @@ def render(event, *, ticket, channel, **context):
         if sid:
             content = {
                 "sid": sid,
+                # Twilio refuses empty variables; a template uses only those its event has.
                 "variables": {
-                    "1": values["name"],
-                    "2": values["reference"],
-                    "3": values["link"],
-                    "4": values["message"] or values["remedy"],
+                    key: value
+                    for key, value in {
+                        "1": values["name"],
+                        "2": values["reference"],
+                        "3": values["link"],
+                        "4": values["message"] or values["remedy"],
+                    }.items()
+                    if value
                 },
             }
         return Rendered(subject=_subject(event, ticket.reference), body=body, content=content)

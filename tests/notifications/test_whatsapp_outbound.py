@@ -165,3 +165,11 @@ def test_sweep_requeues_lost_and_stale_messages_only(twilio_double, alice, setti
     assert Message.objects.get(pk=fresh.pk).status == MessageStatus.QUEUED
     assert {m.status for m in Message.objects.filter(pk__in=[lost.pk, stale.pk])} == {MessageStatus.SENT}
     assert len(twilio_double.messages) == 2
+
+
+def test_template_variables_leave_out_what_the_event_does_not_have(twilio_double, run_on_commit, settings):
+    settings.TWILIO_CONTENT_SIDS = {"closed": "HXclosed"}
+    ticket = TicketFactory(last_inbound_at=None, email="")
+    run_on_commit(services.notify, ticket=ticket, event="closed")
+    variables = json.loads(twilio_double.messages[0]["form"]["ContentVariables"])
+    assert set(variables) == {"1", "2", "3"}
