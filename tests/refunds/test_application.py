@@ -292,3 +292,24 @@ def test_a_failed_attempt_keeps_its_claim_until_the_task_decides(alice, sam, pla
     remedy.refresh_from_db()
     assert (remedy.state, remedy.claimed_at) == (RemedyState.FAILED, None)
     assert len(platform_double.requests) == 1
+
+
+def test_beat_schedule_names_the_refunds_tasks(settings):
+    from config.celery import app
+
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    for name in ("refunds.tasks.sweep_remedies", "refunds.tasks.reconcile_yesterday"):
+        assert name in names
+        assert name in app.tasks
+
+
+def test_sweep_task_counts_what_it_resumed(approve, alice, sam, settings):
+    from refunds.tasks import sweep_remedies
+
+    settings.REMEDIES_PAUSED = True
+    remedy = approve(quota_proposal(alice), sam)
+    Remedy.objects.filter(pk=remedy.pk).update(approved_at=timezone.now() - timedelta(minutes=5))
+    settings.REMEDIES_PAUSED = False
+    assert sweep_remedies.delay().get() == 1
+    remedy.refresh_from_db()
+    assert remedy.state == RemedyState.APPLIED
