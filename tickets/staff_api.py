@@ -1,15 +1,13 @@
 """The staff API of CONTRACT.md: token login, the ticket list and detail, transitions and messages.
 
 Views validate input, call one service and render the result; the workflow's rules live in
-`tickets.services`. The querysets are kept here (not in tickets/selectors.py) on purpose.
+`tickets.services`. The search is the console's (`tickets.selectors.search_q`); the API's own
+querysets stay here.
 """
 
-import re
-
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -27,12 +25,9 @@ from rest_framework.views import APIView
 from notifications import services as notifications
 from notifications.models import Message, MessageChannel
 from refunds.models import Remedy, RemedyState
-from tickets import roles, services
+from tickets import roles, selectors, services
 from tickets.exceptions import WorkflowError
-from tickets.models import Category, Evidence, SerialNumber, State, Ticket, TicketTransition
-from tickets.validators import normalize_whatsapp
-
-_SERIAL = re.compile(r"^[0-9A-Z]{22}$")
+from tickets.models import Category, Evidence, State, Ticket, TicketTransition
 
 
 class IsAgent(BasePermission):
@@ -313,29 +308,9 @@ def load_ticket(reference):
 
 
 def search(queryset, text):
-    """Tickets whose reference, email, phone (any spelling), NIK, serial number or name match `text`."""
-    text = text.strip()
-    if not text:
-        return queryset
-    compact = re.sub(r"\s+", "", text).upper()
-    condition = (
-        Q(reference__iexact=compact)
-        | Q(reference__iexact=f"EMT-{compact}")
-        | Q(email__icontains=text)
-        | Q(platform_account_email__iexact=text)
-        | Q(full_name__icontains=text)
-        | Q(order_id__iexact=text)
-    )
-    digits = re.sub(r"\D", "", text)
-    if len(digits) == 16 and digits == re.sub(r"[\s.\-]", "", text):
-        condition |= Q(nik=digits)
-    try:
-        condition |= Q(whatsapp=normalize_whatsapp(text))
-    except DjangoValidationError:
-        pass
-    if _SERIAL.match(compact):
-        condition |= Q(Exists(SerialNumber.objects.filter(ticket=OuterRef("pk"), value=compact)))
-    return queryset.filter(condition)
+    """The console's search (tickets.selectors): reference, email, phone in any spelling, NIK, serial
+    number, or the start of a name, each through its own index."""
+    return queryset.filter(selectors.search_q(text)) if text.strip() else queryset
 
 
 class TicketFilter(filters.FilterSet):
