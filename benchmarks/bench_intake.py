@@ -191,6 +191,29 @@ def count_tickets():
     return count
 
 
+def _cpu_seconds(pid):
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def server_cpu_seconds(master_pid):
+    """CPU used so far by the gunicorn workers and by the PostgreSQL backends serving the bench database."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME]
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    conn.close()
+    web = sum(_cpu_seconds(pid) for pid in children)
+    database = sum(_cpu_seconds(pid) for pid in backends)
+    return web, database, set(backends)
+
+
 def cpu_model():
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -244,7 +267,10 @@ def main():
             bodies, png_size = scenario_bodies(kind)
             asyncio.run(load(url, bodies, 3, args.concurrency))  # warm-up: connections, imports
             before = count_tickets()
+            load_before = os.getloadavg()[0]
+            web_before, db_before, backends_before = server_cpu_seconds(server.pid)
             statuses, latencies, elapsed = asyncio.run(load(url, bodies, args.duration, args.concurrency))
+            web_after, db_after, backends_after = server_cpu_seconds(server.pid)
             created = count_tickets() - before
             row = {
                 "label": label,
@@ -254,6 +280,10 @@ def main():
                 "p50": percentile(latencies, 0.5) * 1000,
                 "p95": percentile(latencies, 0.95) * 1000,
                 "statuses": statuses,
+                "load": max(load_before, os.getloadavg()[0]),
+                "web_cpu_ms": (web_after - web_before) * 1000 / max(created, 1),
+                "db_cpu_ms": (db_after - db_before) * 1000 / max(created, 1),
+                "same_backends": backends_before == backends_after,
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -283,15 +313,17 @@ def write_results(rows, args):
         "queued, delivered elsewhere). Client: aiohttp, "
         f"{args.concurrency} requests in flight, {args.duration:g} s per scenario after a 3 s warm-up, on the same machine.",
         "",
-        "| scenario | screenshot | tickets created | reports/s | p50 ms | p95 ms | answers |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| scenario | screenshot | tickets created | reports/s | p50 ms | p95 ms | answers | load avg "
+        "| CPU ms/report: gunicorn + PostgreSQL | ceiling on 2 free cores |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for row in rows:
         answers = ", ".join(f"{key}: {value}" for key, value in sorted(row["statuses"].items(), key=str))
         size = f"{row['png_kb']} KB PNG" if row["png_kb"] else "none"
         lines.append(
             f"| {row['label']} | {size} | {row['created']} | {row['per_second']:.0f} | {row['p50']:.0f} | "
-            f"{row['p95']:.0f} | {answers} |"
+            f"{row['p95']:.0f} | {answers} | {row['load']:.1f} | {row['web_cpu_ms']:.1f} + {row['db_cpu_ms']:.1f} | "
+            f"{2000 / (row['web_cpu_ms'] + row['db_cpu_ms']):.0f}/s |"
         )
     lines.append(MARK_END)
     section = "\n".join(lines)
