@@ -468,3 +468,19 @@ def test_same_key_with_another_body_is_422_and_creates_nothing(client):
 def test_refused_request_does_not_use_up_its_key(client):
     assert post(client, stamp_failed(nik="1"), HTTP_IDEMPOTENCY_KEY="key-3").status_code == 400
     assert post(client, stamp_failed(), HTTP_IDEMPOTENCY_KEY="key-3").status_code == 201
+
+
+@pytest.mark.django_db
+def test_attempt_time_from_a_phone_form_is_read_in_jakarta_time(client):
+    response = post(client, stamp_failed(attempted_at="2024-09-10T23:50"))
+    assert response.status_code == 201, response.content
+    attempted = Ticket.objects.get().attempted_at
+    assert attempted.isoformat() == "2024-09-10T16:50:00+00:00"
+
+
+@pytest.mark.django_db
+def test_client_cannot_set_the_state_or_the_duplicate_flag(client):
+    response = post_json(client, {**other_json(), "possible_duplicate": True, "state": "approved"})
+    assert response.status_code == 201
+    ticket = Ticket.objects.get()
+    assert ticket.state == "reported" and ticket.possible_duplicate is False
