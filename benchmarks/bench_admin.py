@@ -232,6 +232,8 @@ def main():
         ("search: email", agent, base + f"?q={email.upper()}"),
         ("search: serial number", agent, base + f"?q={serial:022d}"),
         ("search: name prefix", agent, base + "?q=Wulan+Pelapor+12"),
+        ("search: a common first name (80k rows)", agent, base + "?q=Siti"),
+        ("search: 7 letters, reference or name", agent, base + "?q=pratama"),
         ("ticket page", agent, base + f"{Ticket.objects.get(reference=reference).pk}/change/"),
         ("supervisors' dashboard", lead, "/admin/dashboard/"),
     ]

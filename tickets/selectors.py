@@ -61,7 +61,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 @dataclass
 class SearchTerm:
-    kind: str  # reference, nik, whatsapp, email, serial, name
+    kind: str  # reference, reference_or_name, nik, whatsapp, email, serial, name
     value: str
 
 
@@ -74,7 +74,9 @@ def classify_search(term):
     upper = text.upper().replace(" ", "")
     if _REFERENCE.match(upper):
         suffix = upper.removeprefix("EMT-").removeprefix("EMT")
-        return SearchTerm("reference", f"EMT-{suffix}")
+        # Seven letters without the prefix may be a name too ("Pratama"): both are looked up.
+        kind = "reference" if upper.startswith("EMT") or not text.isalpha() else "reference_or_name"
+        return SearchTerm(kind, f"EMT-{suffix}")
     if _EMAIL.match(text):
         return SearchTerm("email", text)
     digits = re.sub(r"[\s.\-]", "", text)
@@ -97,6 +99,8 @@ def search_q(term):
         return Q()
     if found.kind == "reference":
         return Q(reference=found.value)
+    if found.kind == "reference_or_name":
+        return Q(reference=found.value) | Q(full_name__istartswith=term.strip())
     if found.kind == "email":
         return Q(email__iexact=found.value) | Q(platform_account_email__iexact=found.value)
     if found.kind == "nik":

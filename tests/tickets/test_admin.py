@@ -152,6 +152,11 @@ def test_search_finds_the_ticket_by_any_exact_key(as_alice, term):
     assert other.reference not in html, term
 
 
+def test_a_seven_letter_name_is_not_mistaken_for_a_reference(as_alice):
+    ticket = ticket_in_state(State.REPORTED, full_name="Pratama Putra")
+    assert ticket.reference in as_alice.get(LIST, {"q": "pratama"}).content.decode()
+
+
 def test_name_search_is_by_prefix_not_substring(as_alice):
     ticket_in_state(State.REPORTED, full_name="Siti Rahmawati")
     html = as_alice.get(LIST, {"q": "Rahmawati"}).content.decode()
