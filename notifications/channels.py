@@ -145,7 +145,10 @@ class WhatsAppChannel:
                 continue
             # A template's text is Twilio's rendering, not ours: any unrecorded message then matches.
             matches = bool(message.content_sid) or candidate.body == message.body
-            if matches and not Message.objects.filter(provider_id=candidate.sid).exists():
+            if (
+                matches
+                and not Message.objects.filter(provider_id=candidate.sid).exclude(pk=message.pk).exists()
+            ):
                 return candidate.sid
         return None
 

@@ -38,10 +38,12 @@ def claim_timeout():
 class DeliveryError(Exception):
     """A failed send, with the claim it happened under (released only if it is still ours)."""
 
-    def __init__(self, error, claimed_at):
+    def __init__(self, error, claimed_at, *, releasable=True):
         super().__init__(str(error))
         self.error = error
         self.claimed_at = claimed_at
+        # A failed lookup after a crash keeps its stale claim, so the retry looks again before sending.
+        self.releasable = releasable
 
     @property
     def permanent(self):
@@ -82,13 +84,16 @@ def _recover_stale(message_id):
     )
     if message is None:
         return "not-mine"  # sent, failed, or another worker holds a fresh claim
+    if message.channel == MessageChannel.WHATSAPP and message.provider_id:
+        record_sent(message_id=message_id, provider_id=message.provider_id)  # a status callback told us
+        return "found"
     if message.attempts >= MAX_ATTEMPTS:
         mark_failed(message_id=message_id, error=ChannelError("gave up after stale claims", code="unknown"))
         return "failed"
     try:
         found = channel_for(message.channel).find_sent(message, since=message.claimed_at)
     except ChannelError as error:
-        raise DeliveryError(error, message.claimed_at) from error
+        raise DeliveryError(error, message.claimed_at, releasable=False) from error
     if found:
         log.info("message %s was sent before a crash (%s); recorded, not re-sent", message_id, found)
         record_sent(message_id=message_id, provider_id=found)
@@ -119,6 +124,8 @@ def record_sent(*, message_id, provider_id):
 
 def release(*, message_id, error, retry_in):
     """A transient failure: the next attempt (not before `retry_in` seconds) may claim the message."""
+    if not error.releasable:
+        return
     Message.objects.filter(DELIVERABLE, pk=message_id, claimed_at=error.claimed_at).update(
         claimed_at=None,
         next_attempt_at=timezone.now() + timedelta(seconds=retry_in),

@@ -173,3 +173,25 @@ def test_template_variables_leave_out_what_the_event_does_not_have(twilio_double
     run_on_commit(services.notify, ticket=ticket, event="closed")
     variables = json.loads(twilio_double.messages[0]["form"]["ContentVariables"])
     assert set(variables) == {"1", "2", "3"}
+
+
+def test_stale_claim_whose_sid_came_by_status_callback_is_not_resent(twilio_double, alice):
+    message = _queued(TicketFactory(), alice)
+    _stale(message)
+    from notifications.channels import WhatsAppChannel
+
+    sid = WhatsAppChannel().send(Message.objects.get(pk=message.pk))
+    Message.objects.filter(pk=message.pk).update(provider_id=sid)  # an early "queued" callback recorded it
+    assert delivery.deliver(message_id=message.pk) == "found"
+    message.refresh_from_db()
+    assert (message.status, message.provider_id) == ("sent", sid) and len(twilio_double.messages) == 1
+
+
+def test_stale_claim_keeps_its_claim_while_twilio_cannot_be_asked(twilio_double, alice):
+    message = _queued(TicketFactory(), alice)
+    _stale(message)
+    twilio_double.fail_next(503)  # the lookup of Twilio's message list fails once
+    deliver_message.delay(message.pk)  # eager: the retry looks again, then sends
+    message.refresh_from_db()
+    lookups = [r for r in twilio_double.requests if r.method == "GET"]
+    assert len(lookups) == 2 and message.status == MessageStatus.SENT and len(twilio_double.messages) == 1
