@@ -73,11 +73,17 @@ def report(request):
         query = urlencode({"token": outcome.body["tracking_token"]})
         return redirect(reverse("report-sent", kwargs={"reference": outcome.ticket_reference}) + "?" + query)
 
+    errors = outcome.errors
     if outcome.status == 422:  # the same form was already sent with other values: start a new one
         submission_key = uuid.uuid4().hex
+        errors = {
+            "non_field_errors": [
+                _("This form was sent already. Check it and send it again for a new report.")
+            ]
+        }
     page = ReportPage(
         values=values,
-        errors=outcome.errors,
+        errors=errors,
         submission_key=submission_key,
         kept_key=intake.keep_evidence(outcome.evidence) if outcome.evidence else "",
         kept_names=[name for name, _image in outcome.evidence],

@@ -63,6 +63,16 @@ def test_double_submit_of_one_form_creates_one_ticket(client):
 
 
 @pytest.mark.django_db
+def test_form_sent_again_with_other_values_asks_to_send_a_new_report(client):
+    client.post("/report/", form())
+    response = client.post("/report/", form(quota_lost="5"))
+    assert response.status_code == 422
+    assert "Formulir ini sudah dikirim" in response.content.decode()
+    assert 'value="' + "k" * 32 + '"' not in response.content.decode()  # a new form key
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_errors_are_shown_next_to_fields_and_summarised_with_values_kept(client):
     response = client.post("/report/", form(nik="123", whatsapp="021 555 1234", full_name="Siti Aminah"))
     assert response.status_code == 400
