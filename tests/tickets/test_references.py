@@ -16,7 +16,9 @@ def test_reference_is_human_friendly():
 
 def test_references_do_not_follow_each_other():
     references = [new_reference() for _ in range(20000)]
-    assert len(set(references)) == len(references)
+    # 30^7 references: 20,000 draws collide about once in a hundred runs, three times practically never
+    # (a collision on save draws again: test_a_taken_reference_is_redrawn_on_save).
+    assert len(set(references)) >= len(references) - 2
     # Every position takes many values: nothing sequential or predictable.
     for position in range(4, 11):
         assert len({reference[position] for reference in references}) == len(REFERENCE_ALPHABET)
