@@ -548,3 +548,16 @@ def test_reply_to_a_channel_the_applicant_did_not_give_is_refused(as_alice):
     )
     assert any("choose a channel" in text for text in texts(response)), texts(response)
     assert not ticket.messages.exists()
+
+
+def test_next_ticket_is_refused_to_finance(client, fin):
+    ticket = ticket_in_state(State.REPORTED)
+    client.force_login(fin)
+    client.post(reverse("admin:tickets_ticket_next"))
+    ticket.refresh_from_db()
+    assert ticket.state == State.REPORTED and ticket.assigned_to is None
+
+
+def test_unknown_ticket_page_is_404(as_alice):
+    assert as_alice.get(reverse("admin:tickets_ticket_change", args=[999999])).status_code == 404
+    assert as_alice.post(button_url(Ticket(pk=999999), "start_review")).status_code == 404
