@@ -12,16 +12,8 @@ from notifications.models import CannedReply, Message
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "ticket",
-        "direction",
-        "channel",
-        "event",
-        "to_address",
-        "status",
-        "error_text",
-    ]
+    list_display = ["created_at", "ticket", "direction", "channel", "event", "status", "error_text"]
+    ordering = ["-created_at", "-id"]
     list_filter = ["status", "channel", "direction", "event"]
     list_select_related = ["ticket"]
     search_fields = ["ticket__reference", "provider_id", "to_address", "from_address"]

@@ -56,39 +56,54 @@ class Message(models.Model):
     and delivered by a task after commit; `claimed_at` makes sure only one worker sends it.
     """
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="messages")
-    direction = models.CharField(max_length=3, choices=Direction.choices)
-    channel = models.CharField(max_length=16, choices=MessageChannel.choices)
-    event = models.CharField(max_length=32, blank=True, help_text=_("Event that caused a notification"))
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
     )
-    subject = models.CharField(max_length=255, blank=True)
-    body = models.TextField(blank=True)
-    to_address = models.CharField(max_length=254, blank=True)
-    from_address = models.CharField(max_length=254, blank=True)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=MessageChannel.choices)
+    event = models.CharField(
+        _("event"), max_length=32, blank=True, help_text=_("Event that caused a notification")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    to_address = models.CharField(_("to"), max_length=254, blank=True)
+    from_address = models.CharField(_("from"), max_length=254, blank=True)
     content_sid = models.CharField(max_length=64, blank=True)
     content_variables = models.JSONField(default=dict, blank=True)
 
-    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
-    provider_id = models.CharField(max_length=255, blank=True, help_text=_("Twilio MessageSid or Message-ID"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    provider_id = models.CharField(
+        _("provider id"), max_length=255, blank=True, help_text=_("Twilio MessageSid or Message-ID")
+    )
     in_reply_to = models.CharField(max_length=255, blank=True)
     # Inbound WhatsApp media, fetched by a task: [{"url", "content_type", "state", "error"}].
     media = models.JSONField(default=list, blank=True)
     media_pending = models.BooleanField(default=False)
-    error_code = models.CharField(max_length=32, blank=True)
-    error_message = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(_("error code"), max_length=32, blank=True)
+    error_message = models.TextField(_("error details"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["ticket", "created_at"]),
@@ -127,14 +142,15 @@ class Message(models.Model):
 class CannedReply(models.Model):
     """A reply agents pick from, in both languages, with placeholders {name} {reference} {quantity} {link}."""
 
-    title = models.CharField(max_length=120, unique=True)
+    title = models.CharField(_("title"), max_length=120, unique=True)
     body_id = models.TextField(_("text (Bahasa Indonesia)"))
     body_en = models.TextField(_("text (English)"))
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["title"]
-        verbose_name_plural = "canned replies"
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
 
     def __str__(self):
         return self.title
