@@ -138,8 +138,12 @@ def schedule_application(remedy_id):
     """Hand an approved remedy to a worker, unless operators paused remedies (the sweep resumes them)."""
     from refunds.tasks import apply_remedy
 
-    if not settings.REMEDIES_PAUSED:
+    if settings.REMEDIES_PAUSED:
+        return
+    try:
         apply_remedy.delay(remedy_id)
+    except Exception:  # the broker is unreachable: the approval stands, and the sweep schedules it again
+        log.exception("Could not schedule remedy %s; the sweep will", remedy_id)
 
 
 def claim_lease():

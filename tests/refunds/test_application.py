@@ -313,3 +313,26 @@ def test_sweep_task_counts_what_it_resumed(approve, alice, sam, settings):
     assert sweep_remedies.delay().get() == 1
     remedy.refresh_from_db()
     assert remedy.state == RemedyState.APPLIED
+
+
+def test_an_unreachable_broker_never_undoes_an_approval(alice, sam, django_capture_on_commit_callbacks):
+    """Publishing the task fails after the approval committed: the approval stands, the sweep resumes it."""
+    from kombu import pools
+
+    from config.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_publish_retry")}
+    app.conf.update(broker_url="redis://127.0.0.1:9/0", task_always_eager=False, task_publish_retry=False)
+    pools.reset()
+    app._pool = app.amqp._producer_pool = None
+    remedy = quota_proposal(alice)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            tickets.approve(ticket=remedy.ticket, actor=sam)
+    finally:
+        app.conf.update(saved)
+        pools.reset()
+        app._pool = app.amqp._producer_pool = None
+    remedy.refresh_from_db()
+    assert (remedy.state, remedy.attempts) == (RemedyState.APPROVED, 0)
+    assert remedy in services.stalled_remedies(now=timezone.now() + timedelta(minutes=2))
