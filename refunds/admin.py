@@ -152,7 +152,7 @@ class RemedyAdmin(ReadOnlyAdmin):
     search_fields = ["=ticket__reference", "provider_reference"]
     list_select_related = ["ticket", "proposed_by", "approved_by"]
     exclude = ["payout_account"]
-    readonly_fields = ["masked_payout_account"]
+    readonly_fields = ["masked_payout_account", "idempotency_key"]
 
     @admin.display(description=_("payout account"))
     def masked_payout_account(self, obj):
