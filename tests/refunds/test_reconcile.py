@@ -50,7 +50,7 @@ def test_a_clean_day_exits_0_and_prints_totals(alice, sam):
     applied(alice, sam, reference="qa_2", quantity=2)
     code, out = run()
     assert code == 0
-    assert "2 entries, 5 stamps" in out
+    assert "quota: 2 ledger entries, 5 stamps" in out
     assert not ReconciliationMismatch.objects.exists()
 
 

@@ -22,9 +22,8 @@ class Command(BaseCommand):
             raise CommandError(f"--date must be YYYY-MM-DD, not {options['date']!r}") from None
         mismatches = reconcile(day=day)
         for row in totals(day):
-            self.stdout.write(
-                f"{day} {row.kind}: {row.entries} entries, {row.quantity} stamps, Rp {row.amount}"
-            )
+            figure = f"{row.quantity} stamps" if row.kind == "quota" else f"Rp {row.amount}"
+            self.stdout.write(f"{day} {row.kind}: {row.entries} ledger entries, {figure}")
         for mismatch in mismatches:
             self.stdout.write(f"MISMATCH {mismatch.problem} remedy={mismatch.remedy_id}: {mismatch.detail}")
         if mismatches:
