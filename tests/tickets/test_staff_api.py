@@ -364,3 +364,24 @@ def test_detail_links_evidence_that_staff_can_fetch_with_a_token(alice, fin, dja
     assert api().get(item["url"]).status_code in (401, 403)
     other = TicketFactory()
     assert client.get(item["url"].replace(ticket.reference, other.reference)).status_code == 404
+
+
+def test_propose_a_money_refund_with_an_amount_up_to_what_was_paid(alice):
+    fields = dict(
+        category="paid_not_credited",
+        amount_paid=50_000,
+        remedy_preference="money",
+        payout_method="ewallet",
+        payout_account="081234567890",
+        payout_name="Siti",
+    )
+    too_much = ticket_in_state(State.IN_REVIEW, **fields)
+    response = post_transition(alice, too_much, "propose_remedy", amount=60_000)
+    assert response.status_code == 400 and "amount" in response.json()["errors"]
+    assert post_transition(alice, too_much, "propose_remedy", quantity=2).status_code == 400
+
+    response = post_transition(alice, too_much, "propose_remedy", amount=50_000)
+    assert response.status_code == 200
+    remedy = response.json()["remedy"]
+    assert (remedy["kind"], remedy["amount"], remedy["quantity"]) == ("refund", 50_000, None)
+    assert remedy["payout_account"] == "081234567890"  # an opened ticket shows it whole
