@@ -51,18 +51,43 @@ def queue_outbound(*, ticket, channel, body, subject="", event="", author=None, 
         content_variables=(content or {}).get("variables", {}),
         status=MessageStatus.QUEUED,
     )
-    transaction.on_commit(lambda: schedule_delivery(message.pk))
+    _deliver_after_commit(message.pk)
     return message
 
 
-def schedule_delivery(message_id):
-    """Hand a committed message to a worker; if the broker is down, the outbox sweep sends it later."""
-    from notifications.tasks import deliver_message
+class _CommitBatch:
+    """The outbox messages one transaction queued, handed to the broker in one publish after commit."""
+
+    def __init__(self):
+        self.message_ids = []
+        self.flushed = False
+
+    def flush(self):
+        self.flushed = True
+        schedule_delivery(*self.message_ids)
+
+
+def _deliver_after_commit(message_id):
+    connection = transaction.get_connection()
+    batch = getattr(connection, "outbox_batch", None)
+    # A batch whose flush is no longer registered belongs to a transaction that ended (or rolled back).
+    if batch is None or batch.flushed or not any(hook[1] == batch.flush for hook in connection.run_on_commit):
+        batch = connection.outbox_batch = _CommitBatch()
+        transaction.on_commit(batch.flush)
+    batch.message_ids.append(message_id)
+
+
+def schedule_delivery(*message_ids):
+    """Hand committed messages to a worker; if the broker is down, the outbox sweep sends them later."""
+    from notifications.tasks import deliver_message, deliver_messages
 
     try:
-        deliver_message.delay(message_id)
+        if len(message_ids) == 1:
+            deliver_message.delay(message_ids[0])
+        elif message_ids:
+            deliver_messages.delay(list(message_ids))
     except Exception:  # the change is committed: never fail the request over the hand-off
-        log.exception("could not queue delivery of message %s; the outbox sweep will", message_id)
+        log.exception("could not queue delivery of messages %s; the outbox sweep will", message_ids)
 
 
 def notify(*, ticket, event, author=None, **context):

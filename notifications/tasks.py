@@ -31,6 +31,13 @@ def deliver_message(self, message_id):
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
+@shared_task(acks_late=True)
+def deliver_messages(message_ids):
+    """The messages one transaction queued (one publish from the web process): one task each."""
+    for message_id in message_ids:
+        deliver_message.delay(message_id)
+
+
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
 def fetch_inbound_media(self, message_id):
     """Download the media of an inbound WhatsApp message and keep the images as evidence."""
