@@ -188,13 +188,27 @@ def evidence_file(request, pk):
     return _file_response(item, request.GET.get("thumb") == "1")
 
 
+def without_link(body, link):
+    """The message without the tracking link and the words that introduce it ("Follow it here: <link>")."""
+    lines = []
+    for line in body.splitlines():
+        if link in line:
+            line = line.replace(link, "").rstrip()
+            if line.endswith(":"):
+                # Drop the sentence that only announces the link; keep what came before it.
+                head, _, _label = line[:-1].rpartition(". ")
+                line = head + "." if head else ""
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
 def conversation(ticket, messages):
     """The messages for the page: one notification sent on two channels shows once, without the link
     to the page the applicant is reading."""
     link = tracking_url(ticket)
     shown = []
     for message in messages:
-        body = message["body"].replace(link, "").strip()
+        body = without_link(message["body"], link)
         previous = shown[-1] if shown else None
         if (
             previous is not None

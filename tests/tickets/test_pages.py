@@ -178,3 +178,23 @@ def test_status_page_without_token_in_form_is_404(client):
     ticket = ticket_in_state(State.RESOLVED)
     assert client.post(f"/status/{ticket.reference}/confirm/", {}).status_code == 404
     assert Ticket.objects.get(pk=ticket.pk).state == State.RESOLVED
+
+
+LINK = "http://127.0.0.1:8000/status/EMT-ABCDEFG/?token=t0k3n"
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (f"Halo Siti, laporan Anda diterima dengan nomor EMT-ABCDEFG. Pantau statusnya di sini: {LINK}",
+         "Halo Siti, laporan Anda diterima dengan nomor EMT-ABCDEFG."),
+        (f"Terima kasih, kami periksa.\n\nLaporan EMT-ABCDEFG: {LINK}", "Terima kasih, kami periksa."),
+        (f"Laporan EMT-ABCDEFG sudah selesai. Terima kasih. {LINK}",
+         "Laporan EMT-ABCDEFG sudah selesai. Terima kasih."),
+        ("No link here: the text stays.", "No link here: the text stays."),
+    ],
+)  # fmt: skip
+def test_status_page_messages_drop_the_link_and_the_words_announcing_it(body, shown):
+    from tickets.views import without_link
+
+    assert without_link(body, LINK) == shown
