@@ -13,7 +13,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -23,8 +22,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_summary, ensure_database, psql_version, write_section  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/emeterai_bench_admin"
-MARK_START, MARK_END = "<!-- bench_admin:start -->", "<!-- bench_admin:end -->"
 
 STATES = [  # (state, share out of 20): mostly finished tickets, as after a surge
     ("closed", 9),
@@ -53,20 +53,6 @@ def setup_django(url):
     import django
 
     django.setup()
-
-
-def ensure_database(url):
-    import psycopg2
-    from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
-
-    base, name = url.rsplit("/", 1)
-    conn = psycopg2.connect(base + "/postgres")
-    conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 def generate(rows, agent_ids):
@@ -168,7 +154,7 @@ def main():
     parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args()
     url = os.environ.get("BENCH_ADMIN_DATABASE_URL", DEFAULT_URL)
-    ensure_database(url)
+    ensure_database(*url.rsplit("/", 1))
     setup_django(url)
 
     from django.contrib.auth.models import Group
@@ -252,26 +238,14 @@ def main():
 
 
 def write_results(rows, generated, results):
-    cpu = platform.processor() or platform.machine()
-    try:
-        model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-        cpu = model
-    except (OSError, StopIteration):
-        pass
-    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip() or "PostgreSQL"
     lines = [
-        MARK_START,
         "## Help-desk console at a million tickets (issue 6, `benchmarks/bench_admin.py`)",
         "",
         f"- Command: `.venv/bin/python benchmarks/bench_admin.py` ({rows:,} tickets, "
         f"{rows * 7 // 10:,} serial numbers; data generated with generate_series"
         + (f" in {generated:.0f} s" if generated else ", reused from an earlier run")
         + ")",
-        f"- Machine: {os.cpu_count()} CPU ({cpu}), {pg} (client), Python {platform.python_version()}, "
+        f"- Machine: {cpu_summary()}, {psql_version()} (client), Python {platform.python_version()}, "
         f"DEBUG off; load average {os.getloadavg()[0]:.1f} when done (other suites share the machine); "
         f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "- Django test Client logged in as an agent (the dashboard as a supervisor); cold = first request on a "
@@ -294,19 +268,8 @@ def write_results(rows, generated, results):
         "capped count's 10,001 rows fastest by reading the table until it has them, the one seq scan above.) "
         "The dashboard's figures do read the open tickets whole (GROUP BY state, backlog "
         "and SLA counts), so they are cached for a minute (`DASHBOARD_CACHE_SECONDS`).",
-        MARK_END,
-        "",
     ]
-    section = "\n".join(lines)
-    path = HERE / "RESULTS.md"
-    text = path.read_text()
-    if MARK_START in text:
-        before, rest = text.split(MARK_START, 1)
-        after = rest.split(MARK_END, 1)[1].lstrip("\n")
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    write_section("bench_admin", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -26,38 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_summary, drop_database, recreate_database, write_section  # noqa: E402
+
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 DB_NAME = "emeterai_bench_conversations"
 BROKER = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-BEGIN, END = "<!-- bench_conversations:start -->", "<!-- bench_conversations:end -->"
-
-
-def psql(sql):
-    host = re.sub(r"^postgres://", "", SERVER)
-    user, _, hostport = host.rpartition("@")
-    hostname, _, port = hostport.partition(":")
-    command = ["psql", "-q", "-h", hostname, "-p", port or "5432", "-U", user or "postgres", "-c", sql]
-    subprocess.run(command, check=True)
-
-
-def machine():
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}"
-
-
-def write_results(section):
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{BEGIN}\n{section.strip()}\n{END}"
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
 
 
 def percentile(values, fraction):
@@ -82,8 +54,7 @@ def main():  # noqa: PLR0915 - one linear script
     from tests.doubles.twilio import WHATSAPP_FROM, TwilioDouble
 
     twilio, smtp = TwilioDouble().start(), SMTPDouble().start()
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    psql(f"CREATE DATABASE {DB_NAME}")
+    recreate_database(SERVER, DB_NAME)
     env = {
         **os.environ,
         "DATABASE_URL": f"{SERVER}/{DB_NAME}",
@@ -185,7 +156,7 @@ def main():  # noqa: PLR0915 - one linear script
     from django.db import connections
 
     connections.close_all()
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    drop_database(SERVER, DB_NAME)
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     figures = [
@@ -202,7 +173,7 @@ def main():  # noqa: PLR0915 - one linear script
             "## Conversations: inbound webhooks and outbox delivery (issue 5, `benchmarks/bench_conversations.py`)",
             "",
             f"`.venv/bin/python benchmarks/bench_conversations.py --count {args.count} --inbound {args.inbound} "
-            f"--concurrency {args.concurrency}` on {datetime.date.today().isoformat()}; {machine()}; "
+            f"--concurrency {args.concurrency}` on {datetime.date.today().isoformat()}; {cpu_summary()}, Python {platform.python_version()}; "
             f"load average at the end {load} (the machine is shared with other test runs).",
             f"PostgreSQL database of its own, Redis broker, `celery worker -P prefork -c {args.concurrency}`, "
             "the Twilio double and aiosmtpd on loopback (real HTTP and SMTP); webhooks through Django's test "
@@ -213,7 +184,7 @@ def main():  # noqa: PLR0915 - one linear script
     )
     print(section)
     if not args.no_write:
-        write_results(section)
+        write_section("bench_conversations", section)
     if not (once and sent >= len(queued) + opened):
         sys.exit("not every message was sent exactly once")
 

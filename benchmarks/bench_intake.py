@@ -28,27 +28,14 @@ import psycopg2
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-MARK_START, MARK_END = "<!-- bench_intake:start -->", "<!-- bench_intake:end -->"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import cpu_summary, free_port, psql_version, recreate_database, write_section  # noqa: E402
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "emeterai_bench"
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/3")
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def recreate_database():
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
 
 
 def server_env(media_root):
@@ -214,13 +201,6 @@ def server_cpu_seconds(master_pid):
     return web, database, set(backends)
 
 
-def cpu_model():
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def flush_broker():
     import redis
 
@@ -235,7 +215,7 @@ def main():
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
-    recreate_database()
+    recreate_database(PG, DB_NAME)
     media_root = Path("/tmp") / f"emeterai-bench-media-{os.getpid()}"
     env = server_env(media_root)
     python = str(Path(sys.executable))
@@ -299,15 +279,12 @@ def main():
 
 def write_results(rows, args):
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    pg_version = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
-        MARK_START,
         "## Applicant intake throughput (issue 3, `benchmarks/bench_intake.py`)",
         "",
         f"- Command: `.venv/bin/python benchmarks/bench_intake.py --duration {args.duration:g} "
         f"--concurrency {args.concurrency} --workers {args.workers}`",
-        f"- Machine: {os.cpu_count()} CPU ({cpu_model()}), {pg_version}, Python {platform.python_version()}; "
-        f"date {now}",
+        f"- Machine: {cpu_summary()}, {psql_version()}, Python {platform.python_version()}; date {now}",
         f"- gunicorn {args.workers} sync workers on 127.0.0.1, DEBUG off, PostgreSQL database `{DB_NAME}` "
         "(fresh), RATE_LIMIT_REPORTS=off, Celery broker Redis with no worker during the run (notifications are "
         "queued, delivered elsewhere). Client: aiohttp, "
@@ -341,16 +318,8 @@ def write_results(rows, args):
         "hash included) costs about 60 ms of CPU (75 ms per report with the upload's parsing) and dominates; it "
         "was about 90 ms before the intake decoded each image once and wrote PNG at compression level 1. Moving it to a Celery task would let the web "
         "answer faster in a surge but not raise the total on the same 2 cores.",
-        MARK_END,
     ]
-    section = "\n".join(lines)
-    text = RESULTS.read_text()
-    if MARK_START in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + section + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    write_section("bench_intake", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -24,42 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_summary, drop_database, recreate_database, write_section  # noqa: E402
+
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 DB_NAME = "emeterai_bench_remedies"
 BROKER = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-BEGIN, END = "<!-- bench_remedies:start -->", "<!-- bench_remedies:end -->"
-
-
-def psql(sql):
-    host = re.sub(r"^postgres://", "", SERVER)
-    user, _, hostport = host.rpartition("@")
-    hostname, _, port = hostport.partition(":")
-    subprocess.run(
-        ["psql", "-q", "-h", hostname, "-p", port or "5432", "-U", user or "postgres", "-c", sql], check=True
-    )
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
-
-
-def write_results(section):
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{BEGIN}\n{section.strip()}\n{END}"
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
 
 
 def main():
@@ -73,8 +41,7 @@ def main():
     )
     args = parser.parse_args()
 
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    psql(f"CREATE DATABASE {DB_NAME}")
+    recreate_database(SERVER, DB_NAME)
     env = {
         **os.environ,
         "DATABASE_URL": f"{SERVER}/{DB_NAME}",
@@ -173,7 +140,7 @@ def main():
     from django.db import connections
 
     connections.close_all()
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    drop_database(SERVER, DB_NAME)
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     ok = applied == ledger == resolved == len(ids) and once
@@ -191,7 +158,7 @@ def main():
             "(issue 4, `benchmarks/bench_remedies.py`)",
             "",
             f"`.venv/bin/python benchmarks/bench_remedies.py --count {args.count} --concurrency {args.concurrency} "
-            f"--gateway {args.gateway}` on {datetime.date.today().isoformat()}; {machine()}; "
+            f"--gateway {args.gateway}` on {datetime.date.today().isoformat()}; {cpu_summary()}, Python {platform.python_version()}, {platform.system()} {platform.release()}; "
             f"load average at the end {load} (the machine is shared with other test runs).",
             f"PostgreSQL database of its own, Redis broker, `celery worker -P prefork -c {args.concurrency}` "
             + ("applying through the HTTP gateway to the platform double (real HTTP on loopback); "
@@ -205,7 +172,7 @@ def main():
     if not ok:
         sys.exit("FAILED: not every remedy was applied exactly once")
     if not args.no_write:
-        write_results(section)
+        write_section("bench_remedies", section)
 
 
 if __name__ == "__main__":
