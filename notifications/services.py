@@ -36,9 +36,8 @@ def _address(ticket, channel):
     return ticket.whatsapp if channel == MessageChannel.WHATSAPP else ticket.email
 
 
-def queue_outbound(*, ticket, channel, body, subject="", event="", author=None, content=None):
-    """Put one message in the outbox; it is delivered after the surrounding transaction commits."""
-    message = Message.objects.create(
+def _outbound(*, ticket, channel, body, subject="", event="", author=None, content=None):
+    return Message(
         ticket=ticket,
         direction=Direction.OUTBOUND,
         channel=channel,
@@ -51,8 +50,28 @@ def queue_outbound(*, ticket, channel, body, subject="", event="", author=None, 
         content_variables=(content or {}).get("variables", {}),
         status=MessageStatus.QUEUED,
     )
-    _deliver_after_commit(message.pk)
-    return message
+
+
+def _queue(messages):
+    """Write messages to the outbox in one INSERT; they are delivered after the transaction commits."""
+    Message.objects.bulk_create(messages)
+    for message in messages:
+        _deliver_after_commit(message.pk)
+    return messages
+
+
+def queue_outbound(*, ticket, channel, body, subject="", event="", author=None, content=None):
+    """Put one message in the outbox; it is delivered after the surrounding transaction commits."""
+    message = _outbound(
+        ticket=ticket,
+        channel=channel,
+        body=body,
+        subject=subject,
+        event=event,
+        author=author,
+        content=content,
+    )
+    return _queue([message])[0]
 
 
 class _CommitBatch:
@@ -99,7 +118,7 @@ def notify(*, ticket, event, author=None, **context):
     for channel in _contact_channels(ticket):
         rendered = templates.render(event, ticket=ticket, channel=channel, **context)
         messages.append(
-            queue_outbound(
+            _outbound(
                 ticket=ticket,
                 channel=channel,
                 body=rendered.body,
@@ -109,7 +128,7 @@ def notify(*, ticket, event, author=None, **context):
                 content=rendered.content,
             )
         )
-    return messages
+    return _queue(messages)
 
 
 def add_note(*, ticket, author, body):
