@@ -308,12 +308,12 @@ def write_results(rows, args):
         "- The machine is shared (other test runs; see the load average) and the client runs on it too, so "
         "reports/s is what was left over; the CPU per report (gunicorn workers and the PostgreSQL backends of "
         "the bench database, from /proc) is the steadier figure, and the ceiling column is 2000 ms divided by it.",
-        "- Without a screenshot, about 5 ms of Python per report: DRF validation and the ORM (four INSERTs: "
-        "ticket, log, two outbox messages) about 4 ms, and two Celery publishes to Redis (one per outbox "
-        "message, `notifications.services.queue_outbound`) 1.5 to 3.5 ms of the request's time; PostgreSQL "
-        "spends about 1 ms per report, mostly maintaining the 33 indexes of tickets_ticket, plus the commit's "
-        "fsync. One publish per transaction instead of one per message, and fewer ticket indexes, are the "
-        "next steps towards several hundred per second on 2 cores.",
+        "- Without a screenshot, about 5 ms of CPU in gunicorn per report: DRF validation and the ORM (three "
+        "INSERTs: ticket, log, and the outbox messages of both channels in one), the one Celery publish to "
+        "Redis that hands all of the transaction's messages to the workers, and the HTTP and middleware "
+        "around them; PostgreSQL spends about 1 ms, mostly maintaining the indexes of tickets_ticket that "
+        "the console's searches need, plus the commit. The first run (112/s, 5.4 ms) made one publish and one "
+        "INSERT per outbox message, on a machine loaded by other test suites.",
         "- With a screenshot, decoding and re-encoding the 1080x2400 PNG without metadata (thumbnail and pixel "
         "hash included) costs about 60 ms of CPU (75 ms per report with the upload's parsing) and dominates; it "
         "was about 90 ms before the intake decoded each image once and wrote PNG at compression level 1. Moving it to a Celery task would let the web "
