@@ -200,6 +200,10 @@ CELERY_BEAT_SCHEDULE = {
     "workflow-timers": {"task": "tickets.tasks.run_workflow_timers", "schedule": timedelta(minutes=15)},
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=24)},
+    "purge-idempotency-keys": {
+        "task": "tickets.tasks.purge_idempotency_records",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # Email: console unless EMAIL_URL (or Django's EMAIL_HOST...) says otherwise.
@@ -254,6 +258,8 @@ CLOSE_UNANSWERED_DAYS = env_int("CLOSE_UNANSWERED_DAYS", 7)
 INFO_REMINDER_DAYS = env_int("INFO_REMINDER_DAYS", 3)
 REOPEN_WINDOW_DAYS = env_int("REOPEN_WINDOW_DAYS", 14)
 RETENTION_DAYS = env_int("RETENTION_DAYS", 180)
+# How long a report's Idempotency-Key is remembered (a retry within it gets the first answer).
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
 # Hours a ticket may stay in a state before its SLA is breached.
 SLA_HOURS = {
     "reported": env_int("SLA_REPORTED_HOURS", 4),

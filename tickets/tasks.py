@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tickets import roles, services
 from tickets.exceptions import WorkflowError
-from tickets.models import State, Ticket
+from tickets.models import IdempotencyRecord, State, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +99,18 @@ def erase_expired():
             ticket=ticket, actor=roles.SYSTEM, note=f"Retention period of {settings.RETENTION_DAYS} days"
         ),
     )
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_records():
+    """Forget Idempotency-Keys after IDEMPOTENCY_KEY_HOURS: a retry is answered from them, not kept forever."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+    purged = 0
+    for _batch in range(MAX_BATCHES):
+        ids = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:BATCH_SIZE]
+        )
+        if not ids:
+            break
+        purged += IdempotencyRecord.objects.filter(id__in=ids).delete()[0]
+    return purged

@@ -158,3 +158,19 @@ def test_sla_breach_follows_the_state_hours(settings):
     assert not Ticket.objects.filter(sla_breached_q()).exists()
     with time_machine.travel(timezone.now() + timedelta(hours=4, minutes=1), tick=False):
         assert Ticket.objects.filter(sla_breached_q()).get() == ticket
+
+
+def test_idempotency_keys_are_forgotten_after_their_hours(settings):
+    from tickets.models import IdempotencyRecord
+
+    settings.IDEMPOTENCY_KEY_HOURS = 24
+    now = timezone.now()
+    old = IdempotencyRecord.objects.create(
+        key="old", request_hash="h", status_code=201, response={}, created_at=now - timedelta(hours=25)
+    )
+    fresh = IdempotencyRecord.objects.create(
+        key="fresh", request_hash="h", status_code=201, response={}, created_at=now - timedelta(hours=23)
+    )
+    assert tasks.purge_idempotency_records() == 1
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert not IdempotencyRecord.objects.filter(pk=old.pk).exists()
