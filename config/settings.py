@@ -250,6 +250,8 @@ PAYOUT_URL = env("PAYOUT_URL")
 PAYOUT_TOKEN = env("PAYOUT_TOKEN")
 # Approved remedies wait (are not sent to the gateways) while this is on, e.g. during platform maintenance.
 REMEDIES_PAUSED = env_bool("REMEDIES_PAUSED", False)
+# First retry delay of a remedy the provider could not apply now (doubling, at most an hour apart).
+REMEDY_RETRY_SECONDS = env_int("REMEDY_RETRY_SECONDS", 30)
 GATEWAY_TIMEOUT_SECONDS = float(env("GATEWAY_TIMEOUT_SECONDS", 10))
 
 # Workflow timers and personal data retention.

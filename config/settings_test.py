@@ -18,3 +18,4 @@ STORAGES["default"] = {  # noqa: F405
 # `settings.LANGUAGE_CODE = "id"`), so assertions can use the English msgids; the product's default stays
 # Indonesian, and the intake tests check that default explicitly.
 LANGUAGE_CODE = "en"
+REMEDY_RETRY_SECONDS = 1  # the worker tests retry through the broker: keep them fast

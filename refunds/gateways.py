@@ -11,9 +11,12 @@ from refunds.models import RemedyKind
 
 
 class GatewayError(Exception):
-    def __init__(self, message, *, permanent=False):
+    """A provider call that failed: `permanent` ones are final, others are retried (after `retry_after`)."""
+
+    def __init__(self, message, *, permanent=False, retry_after=None):
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class LedgerGateway:
@@ -61,8 +64,14 @@ class HttpGateway:
             return str(body.get("id") or body.get("reference") or f"HTTP-{response.status_code}")
         detail = f"HTTP {response.status_code}: {response.text[:300]}"
         if response.status_code == 429 or response.status_code >= 500:
-            raise GatewayError(detail)
+            raise GatewayError(detail, retry_after=_retry_after(response))
         raise GatewayError(detail, permanent=True)
+
+
+def _retry_after(response):
+    """The provider's Retry-After in seconds, when it gives one as a number."""
+    value = response.headers.get("Retry-After", "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _json_or_empty(response):

@@ -3,12 +3,23 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from refunds import services
 from refunds.gateways import GatewayError
 
-MAX_RETRIES = 8
+MAX_RETRIES = 12
+
+
+def retry_delay(retries, error):
+    """Backoff doubling from REMEDY_RETRY_SECONDS up to an hour, or later if the provider asks for it.
+
+    With the defaults, twelve retries span about eight hours: an overloaded platform gets time to recover
+    before a remedy is declared failed.
+    """
+    delay = min(settings.REMEDY_RETRY_SECONDS * 2**retries, 3600)
+    return max(delay, min(error.retry_after or 0, 3600))
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
@@ -21,7 +32,7 @@ def apply_remedy(self, remedy_id):
             services.record_failure(remedy_id=remedy_id, error=str(exc))
             return
         services.release(remedy_id=remedy_id, error=exc)
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 300)) from exc
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries, exc)) from exc
 
 
 @shared_task
