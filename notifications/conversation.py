@@ -1,5 +1,6 @@
 """Which ticket an inbound message belongs to, opening one when none does, and what a reply changes."""
 
+from django.db.models import Q
 from django.utils import timezone
 
 from tickets.exceptions import TransitionNotAllowed
@@ -27,12 +28,24 @@ def open_ticket(*, channel, data):
     fields = {
         "category": Category.OTHER,
         "preferred_channel": "whatsapp" if channel == "whatsapp" else "email",
-        "language": "id",
+        "language": _earlier_language(data) or "id",
         **data,
     }
     fields["full_name"] = (fields.get("full_name") or "")[:200]
     fields["description"] = (fields.get("description") or "")[:2000]
     return submit_report(data=fields, channel=channel, confirmation="report_opened")
+
+
+def _earlier_language(data):
+    """The language the applicant chose on an earlier ticket from the same number or address."""
+    contact = Q()
+    for field in ("whatsapp", "email"):
+        if data.get(field):
+            contact |= Q(**{field: data[field]})
+    if not contact:
+        return None
+    earlier = Ticket.objects.filter(contact, erased_at=None).order_by("-created_at")
+    return earlier.values_list("language", flat=True).first()
 
 
 def applicant_replied(*, ticket, whatsapp=False):
