@@ -39,9 +39,10 @@ def open_ticket(*, channel, data):
 def _earlier_language(data):
     """The language the applicant chose on an earlier ticket from the same number or address."""
     contact = Q()
-    for field in ("whatsapp", "email"):
-        if data.get(field):
-            contact |= Q(**{field: data[field]})
+    if data.get("whatsapp"):
+        contact |= Q(whatsapp=data["whatsapp"])
+    if data.get("email"):
+        contact |= Q(email__iexact=data["email"])
     if not contact:
         return None
     earlier = Ticket.objects.filter(contact, erased_at=None).order_by("-created_at")

@@ -95,16 +95,16 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
 
     reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
     tracking_token = models.CharField(max_length=64, default=new_tracking_token, editable=False)
-    state = FSMField(default=State.REPORTED, choices=State.choices, protected=True, db_index=True)
-    category = models.CharField(max_length=32, choices=Category.choices, db_index=True)
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB, db_index=True)
+    state = FSMField(default=State.REPORTED, choices=State.choices, protected=True)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ID)
 
     # The applicant (personal data: see erase_personal_data).
     full_name = models.CharField(max_length=200, blank=True)
-    nik = models.CharField("NIK", max_length=16, blank=True, db_index=True)
-    email = models.EmailField(blank=True, db_index=True)
-    whatsapp = models.CharField(max_length=20, blank=True, db_index=True)
+    nik = models.CharField("NIK", max_length=16, blank=True)
+    email = models.EmailField(blank=True)
+    whatsapp = models.CharField(max_length=20, blank=True)
     platform_account_email = models.EmailField(blank=True)
     preferred_channel = models.CharField(
         max_length=16, choices=PreferredChannel.choices, default=PreferredChannel.WHATSAPP
@@ -118,7 +118,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     attempted_at = models.DateTimeField(null=True, blank=True)
 
     # paid_not_credited
-    order_id = models.CharField(max_length=100, blank=True, db_index=True)
+    order_id = models.CharField(max_length=100, blank=True)
     amount_paid = models.PositiveBigIntegerField(null=True, blank=True)
     payment_channel = models.CharField(max_length=100, blank=True)
     remedy_preference = models.CharField(max_length=8, choices=RemedyPreference.choices, blank=True)
@@ -128,15 +128,20 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
 
     # Handling
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # (assigned_to, state) below serves every lookup
     )
-    possible_duplicate = models.BooleanField(default=False, db_index=True)
+    possible_duplicate = models.BooleanField(default=False)
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    state_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     info_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
@@ -164,6 +169,10 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(possible_duplicate=True),
                 name="ticket_possible_dup_idx",
             ),
+            # Exact keys only: plain btree indexes (db_index would add a LIKE index to each on PostgreSQL).
+            models.Index(fields=["nik"], name="ticket_nik_idx"),
+            models.Index(fields=["whatsapp"], name="ticket_whatsapp_idx"),
+            models.Index(fields=["order_id"], name="ticket_order_idx"),
             models.Index(Upper("email"), name="ticket_email_ci_idx"),
             models.Index(Upper("platform_account_email"), name="ticket_account_email_ci_idx"),
         ]
@@ -342,10 +351,11 @@ class SerialNumber(models.Model):
     """An e-meterai serial number named by a ticket; indexed to spot duplicates and to search."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="serials")
-    value = models.CharField(max_length=22, db_index=True)
+    value = models.CharField(max_length=22)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket", "value"], name="unique_serial_per_ticket")]
+        indexes = [models.Index(fields=["value"], name="serial_value_idx")]
 
     def __str__(self):
         return self.value
@@ -374,13 +384,14 @@ class Evidence(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     size_bytes = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = "evidence"
+        indexes = [models.Index(fields=["sha256"], name="evidence_sha256_idx")]
 
     def __str__(self):
         return f"{self.ticket_id}/{self.original_name or self.pk}"
