@@ -204,6 +204,8 @@ def receive_email(raw):
     try:
         with transaction.atomic():
             ticket = _ticket_for(email)
+            if ticket is not None and ticket.state not in conversation.CONVERSATION_STATES:
+                ticket = None  # a closed ticket is nobody's queue any more: the reply opens a new one
             if ticket is None:
                 ticket = conversation.open_ticket(
                     channel="email", data={"email": address.lower(), "full_name": name, "description": body}

@@ -217,3 +217,11 @@ def test_ingest_email_refuses_empty_input(db, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     with pytest.raises(CommandError):
         call_command("ingest_email")
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_new_one(thread_ticket):
+    Ticket.objects.filter(pk=thread_ticket.pk).update(state=State.CLOSED)
+    message = mail.receive_email(eml("apple_mail_en.eml")).message
+    assert message.ticket != thread_ticket
+    assert message.ticket.state == State.REPORTED and message.ticket.channel == "email"
+    assert not thread_ticket.messages.filter(direction=Direction.INBOUND).exists()
