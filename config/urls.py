@@ -4,12 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.health import healthz
+
 admin.site.site_header = "e-Meterai Help Desk"
 admin.site.site_title = "e-Meterai Help Desk"
 admin.site.index_title = "Help-desk console"
 admin.site.enable_nav_sidebar = False  # the ticket list needs the width; the index lists every model
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/dashboard/", include("tickets.dashboard")),  # before admin.site.urls
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api_urls")),
