@@ -109,13 +109,15 @@ def schedule_delivery(*message_ids):
         log.exception("could not queue delivery of messages %s; the outbox sweep will", message_ids)
 
 
-def notify(*, ticket, event, author=None, **context):
-    """Tell the applicant about an event on every channel they gave, in their language."""
+def notify(*, ticket, event, author=None, channels=None, **context):
+    """Tell the applicant about an event on every channel they gave (or only `channels`), in their language."""
     if ticket.erased_at is not None:
         return []
     context.setdefault("link", tracking_url(ticket))
     messages = []
     for channel in _contact_channels(ticket):
+        if channels is not None and channel not in channels:
+            continue
         rendered = templates.render(event, ticket=ticket, channel=channel, **context)
         messages.append(
             _outbound(

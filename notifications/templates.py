@@ -57,6 +57,7 @@ def _texts():
             "Report {reference} was closed because we received no answer. You can submit a new report. {link}"
         ),
         "agent_reply": _("{message}\n\nReport {reference}: {link}"),
+        "tracking_link": _("You asked for the link to report {reference}. Follow it here: {link}"),
     }
 
 

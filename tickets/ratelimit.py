@@ -87,3 +87,11 @@ def check_applicant(*, whatsapp="", nik=""):
     for scope, identity in (("whatsapp", whatsapp), ("nik", nik)):
         if identity:
             _hit(scope, identity, limits.per_number)
+
+
+def check_link_request(request, reference):
+    """Count one request for a lost tracking link, per address and per reference (strict)."""
+    limits = current_limits()
+    if limits is not None:
+        _hit("addr", client_address(request), limits.per_address)
+        _hit("link", str(reference).strip().upper(), limits.per_number)

@@ -8,6 +8,7 @@ outside work with `transaction.on_commit`. The API, the admin, tasks and command
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -548,3 +549,33 @@ def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
         _delete_files(stored)
         raise
     return message
+
+
+# --- a lost tracking link ---------------------------------------------------------------------
+
+
+def resend_tracking_link(*, reference, contact):
+    """Send the tracking link again to the contact given, if it is the one on file for that ticket.
+
+    Answers nothing either way (True only for tests and logs): who reported what is never revealed.
+    """
+    from tickets.validators import normalize_whatsapp
+
+    ticket = Ticket.objects.filter(reference=str(reference or "").strip().upper(), erased_at=None).first()
+    contact = str(contact or "").strip()
+    if ticket is None or not contact:
+        return False
+    if "@" in contact:
+        channel = "email"
+        matches = contact.lower() == ticket.email.lower()
+    else:
+        channel = "whatsapp"
+        try:
+            matches = normalize_whatsapp(contact) == ticket.whatsapp
+        except ValidationError:
+            matches = False
+    if not matches:
+        return False
+    with transaction.atomic():
+        notifications.notify(ticket=ticket, event="tracking_link", channels=[channel])
+    return True

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("report/", views.report, name="report"),
     path("report/<str:reference>/sent/", views.report_sent, name="report-sent"),
+    path("status/", views.lost_link, name="lost-link"),
     path("status/<str:reference>/", views.status, name="status"),
     path("status/<str:reference>/reply/", views.status_reply, name="status-reply"),
     path("status/<str:reference>/confirm/", views.status_confirm, name="status-confirm"),

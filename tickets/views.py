@@ -47,6 +47,29 @@ def landing(request):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+def lost_link(request):
+    """Send the tracking link again, to the WhatsApp number or email on file; the answer never says
+    whether the reference exists or the contact matched."""
+    if request.method == "GET":
+        return render(request, "tickets/lost_link.html", {"values": {}})
+    values = {key: request.POST.get(key, "").strip()[:254] for key in ("reference", "contact")}
+    if not values["reference"] or not values["contact"]:
+        error = _("Enter the reference and the WhatsApp number or email you reported with.")
+        return render(request, "tickets/lost_link.html", {"values": values, "error": error}, status=400)
+    try:
+        ratelimit.check_link_request(request, values["reference"])
+    except ratelimit.RateLimited as limited:
+        response = render(
+            request, "tickets/lost_link.html", {"values": values, "error": limited.message}, status=429
+        )
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    services.resend_tracking_link(reference=values["reference"], contact=values["contact"])
+    return render(request, "tickets/lost_link.html", {"values": values, "sent": True})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def report(request):
     if request.method == "GET":
         page = ReportPage(values={"language": get_language() or "id"}, submission_key=uuid.uuid4().hex)

@@ -198,3 +198,57 @@ def test_status_page_messages_drop_the_link_and_the_words_announcing_it(body, sh
     from tickets.views import without_link
 
     assert without_link(body, LINK) == shown
+
+
+# --- a lost tracking link -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reported(db):
+    return ticket_in_state(State.IN_REVIEW, whatsapp="+6281234567890", email="siti@example.com")
+
+
+def ask_for_link(client, reference, contact):
+    return client.post("/status/", {"reference": reference, "contact": contact})
+
+
+@pytest.mark.parametrize(
+    ("contact", "channel"), [("0812-3456-7890", "whatsapp"), ("Siti@Example.com", "email")]
+)
+def test_lost_link_is_sent_again_to_the_contact_on_file(client, reported, contact, channel):
+    response = ask_for_link(client, reported.reference.lower(), contact)
+    assert response.status_code == 200 and b'id="sent"' in response.content
+    sent = Message.objects.get(ticket=reported, event="tracking_link")
+    assert sent.channel == channel and reported.tracking_token in sent.body
+
+
+@pytest.mark.parametrize("contact", ["0813-0000-0000", "other@example.com", "not a number"])
+def test_lost_link_for_another_contact_sends_nothing_and_says_the_same(client, reported, contact):
+    response = ask_for_link(client, reported.reference, contact)
+    assert response.status_code == 200 and b'id="sent"' in response.content
+    assert not Message.objects.filter(event="tracking_link").exists()
+
+
+def test_lost_link_for_an_unknown_reference_says_the_same(client, reported):
+    response = ask_for_link(client, "EMT-ZZZZZZZ", "0812-3456-7890")
+    assert response.status_code == 200 and b'id="sent"' in response.content
+    assert not Message.objects.filter(event="tracking_link").exists()
+
+
+def test_lost_link_needs_both_fields(client, reported):
+    response = ask_for_link(client, reported.reference, "")
+    assert response.status_code == 400
+    assert not Message.objects.filter(event="tracking_link").exists()
+
+
+def test_lost_link_requests_are_rate_limited_per_reference(client, reported, settings):
+    settings.RATE_LIMIT_REPORTS = "100/2"
+    for _attempt in range(2):
+        assert ask_for_link(client, reported.reference, "0813-0000-0000").status_code == 200
+    response = ask_for_link(client, reported.reference, "0812-3456-7890")
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+    assert not Message.objects.filter(event="tracking_link").exists()
+
+
+def test_landing_page_offers_the_lost_link_page(client):
+    assert b'href="/status/"' in client.get("/").content
