@@ -306,7 +306,32 @@ class ReportConfirmView(ApplicantView):
         return Response(tracking.ticket_status(ticket))
 
 
+class ReopenSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=2000, trim_whitespace=True)
+
+
+class ReportReopenView(ApplicantView):
+    @extend_schema(
+        operation_id="reports_reopen",
+        summary="The applicant reopens a resolved or rejected report within 14 days, saying what is wrong",
+        parameters=TOKEN_PARAMETERS,
+        request=ReopenSerializer,
+        responses={
+            200: ReportStatusSerializer,
+            400: ERROR_RESPONSES[400],
+            404: ERROR_RESPONSES[404],
+            409: OpenApiResponse(ErrorsSerializer, description="not resolved or rejected, or too late"),
+        },
+        tags=["applicant"],
+    )
+    def post(self, request, reference):
+        ticket = self.tracked_ticket(request, reference)
+        ticket = services.applicant_reopen(ticket=ticket, body=request.data.get("body", ""))
+        return Response(tracking.ticket_status(ticket))
+
+
 report_create = ReportCreateView.as_view()
 report_status = ReportStatusView.as_view()
 report_message = ReportMessageView.as_view()
 report_confirm = ReportConfirmView.as_view()
+report_reopen = ReportReopenView.as_view()

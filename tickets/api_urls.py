@@ -10,6 +10,7 @@ urlpatterns = [
     path("reports/<str:reference>/", api.report_status, name="api-report-status"),
     path("reports/<str:reference>/messages/", api.report_message, name="api-report-messages"),
     path("reports/<str:reference>/confirm/", api.report_confirm, name="api-report-confirm"),
+    path("reports/<str:reference>/reopen/", api.report_reopen, name="api-report-reopen"),
 ]
 
 # --- staff API (issue 4) ---

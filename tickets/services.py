@@ -551,6 +551,31 @@ def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
     return message
 
 
+def applicant_reopen(*, ticket, body):
+    """The applicant says the problem is not solved (resolved) or contests a rejection, within the window.
+
+    Their words are stored as a message on the ticket, in the same transaction as the reopening.
+    """
+    from notifications.models import Direction, Message, MessageStatus
+
+    body = _required_text(body, "body", _("Tell us what is still wrong."))
+    try:
+        with transaction.atomic():
+            ticket = reopen(ticket=ticket, actor=roles.APPLICANT, note=body)
+            Message.objects.create(
+                ticket=ticket,
+                direction=Direction.INBOUND,
+                channel="web",
+                body=body,
+                status=MessageStatus.RECEIVED,
+            )
+    except TransitionForbidden:
+        raise TransitionNotAllowed(
+            _("This report can no longer be reopened. Please submit a new report.")
+        ) from None
+    return ticket
+
+
 # --- a lost tracking link ---------------------------------------------------------------------
 
 

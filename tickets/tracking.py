@@ -96,6 +96,7 @@ def ticket_status(ticket):
         "evidence": [_evidence_entry(ticket, item) for item in evidence],
         "remedy": _remedy(remedy),
         "can_confirm": ticket.state == State.RESOLVED,
+        "can_reopen": ticket.state in (State.RESOLVED, State.REJECTED) and ticket.within_reopen_window(),
     }
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("status/<str:reference>/", views.status, name="status"),
     path("status/<str:reference>/reply/", views.status_reply, name="status-reply"),
     path("status/<str:reference>/confirm/", views.status_confirm, name="status-confirm"),
+    path("status/<str:reference>/reopen/", views.status_reopen, name="status-reopen"),
     path("status/<str:reference>/evidence/<int:pk>/", views.status_evidence, name="status-evidence"),
     path("evidence/<int:pk>/", views.evidence_file, name="evidence-file"),
 ]

@@ -179,6 +179,19 @@ def status_confirm(request, reference):
     return redirect(tracking.status_path(ticket) + "&done=confirm")
 
 
+@tracked_page
+@require_POST
+def status_reopen(request, reference):
+    ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
+    try:
+        services.applicant_reopen(ticket=ticket, body=request.POST.get("body", "")[:2000])
+    except WorkflowError as exc:
+        return _status_page(
+            request, ticket, reply_errors={"reopen": [exc.message]}, response_status=exc.http_status
+        )
+    return redirect(tracking.status_path(ticket) + "&done=reopen")
+
+
 # --- evidence files: personal data, never public ---------------------------------------------------
 
 

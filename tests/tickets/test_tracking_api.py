@@ -232,3 +232,74 @@ def test_schema_describes_the_applicant_api_and_docs_work_offline(client):
     assert {"201", "400", "413", "415", "422", "429"} <= set(create["responses"])
     docs = client.get("/api/docs/").content.decode()
     assert "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
+
+
+# --- the applicant reopens ------------------------------------------------------------------------
+
+
+def reopen(client, ticket, body="Kuota saya belum kembali.", token=None):
+    return client.post(
+        status_url(ticket) + "reopen/",
+        {"body": body},
+        content_type="application/json",
+        HTTP_X_TRACKING_TOKEN=token or ticket.tracking_token,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", [State.RESOLVED, State.REJECTED])
+def test_applicant_reopens_a_resolved_or_rejected_report_saying_why(client, state):
+    ticket = ticket_in_state(state)
+    response = reopen(client, ticket)
+    assert response.status_code == 200 and response.json()["state"] == State.IN_REVIEW
+    message = Message.objects.get(ticket=ticket, direction="in")
+    assert message.body == "Kuota saya belum kembali." and message.channel == "web"
+    log = ticket.transitions.get(name="reopen")
+    assert (log.actor_kind, log.note) == ("applicant", "Kuota saya belum kembali.")
+
+
+@pytest.mark.django_db
+def test_reopening_needs_the_reason_and_changes_nothing_without_it(client):
+    ticket = ticket_in_state(State.RESOLVED)
+    response = reopen(client, ticket, body="  ")
+    assert response.status_code == 400 and "body" in response.json()["errors"]
+    ticket.refresh_from_db()
+    assert ticket.state == State.RESOLVED and not ticket.messages.exists()
+
+
+@pytest.mark.django_db
+def test_reopening_after_the_window_is_refused_with_a_clear_reason(client, settings):
+    settings.REOPEN_WINDOW_DAYS = 0
+    ticket = ticket_in_state(State.REJECTED)
+    response = reopen(client, ticket, token=ticket.tracking_token)
+    assert response.status_code == 409
+    assert "laporan baru" in response.json()["errors"]["non_field_errors"][0]
+    ticket.refresh_from_db()
+    assert ticket.state == State.REJECTED and not ticket.messages.exists()
+
+
+@pytest.mark.django_db
+def test_reopening_an_open_report_is_refused(client):
+    ticket = ticket_in_state(State.IN_REVIEW)
+    assert reopen(client, ticket).status_code == 409
+
+
+@pytest.mark.django_db
+def test_reopening_with_a_wrong_token_is_not_found(client):
+    ticket = ticket_in_state(State.RESOLVED)
+    assert reopen(client, ticket, token="wrong").status_code == 404
+    ticket.refresh_from_db()
+    assert ticket.state == State.RESOLVED
+
+
+@pytest.mark.django_db
+def test_status_page_offers_reopening_and_reopens(client):
+    ticket = ticket_in_state(State.RESOLVED)
+    page = client.get(f"/status/{ticket.reference}/?token={ticket.tracking_token}")
+    assert b'id="reopen"' in page.content
+    response = client.post(
+        f"/status/{ticket.reference}/reopen/", {"token": ticket.tracking_token, "body": "Belum kembali."}
+    )
+    assert response.status_code == 302 and "done=reopen" in response["Location"]
+    ticket.refresh_from_db()
+    assert ticket.state == State.IN_REVIEW
