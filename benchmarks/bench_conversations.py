@@ -16,7 +16,6 @@ import datetime
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -25,7 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import cpu_summary, drop_database, recreate_database, write_section  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    cpu_summary,
+    drop_database,
+    migrate,
+    recreate_database,
+    start_celery_worker,
+    write_section,
+)
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 DB_NAME = "emeterai_bench_conversations"
@@ -68,9 +74,7 @@ def main():  # noqa: PLR0915 - one linear script
         "TWILIO_API_URL": twilio.url,
         "EMAIL_URL": f"smtp://{smtp.host}:{smtp.port}",
     }
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([python, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
+    migrate(env)
     os.environ.update(env)
 
     import django
@@ -117,23 +121,8 @@ def main():  # noqa: PLR0915 - one linear script
         for ticket in tickets:
             services.notify(ticket=ticket, event="closed")
     queued = list(Message.objects.filter(ticket__in=tickets).values_list("pk", flat=True))
-    worker_command = [
-        python,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "-l",
-        "WARNING",
-        "-c",
-        str(args.concurrency),
-    ]
-    worker_command += ["-P", "prefork", "--without-gossip", "--without-mingle"]
     started = time.perf_counter()
-    worker = subprocess.Popen(
-        worker_command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    worker = start_celery_worker(env, args.concurrency)
     try:
         deadline = time.monotonic() + args.timeout
         every = len(queued) + opened  # the confirmations of the tickets opened by webhooks too

@@ -15,7 +15,6 @@ import argparse
 import datetime
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import cpu_summary, drop_database, recreate_database, write_section  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    cpu_summary,
+    drop_database,
+    migrate,
+    recreate_database,
+    start_celery_worker,
+    write_section,
+)
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 DB_NAME = "emeterai_bench_remedies"
@@ -51,9 +57,7 @@ def main():
         "RATE_LIMIT_REPORTS": "off",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([python, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
+    migrate(env)
 
     double = None
     if args.gateway == "http":
@@ -100,16 +104,7 @@ def main():
     )
     ids = [remedy.pk for remedy in remedies]
 
-    worker = subprocess.Popen(
-        [
-            python, "-m", "celery", "-A", "config", "worker", "-l", "WARNING",
-            "-c", str(args.concurrency), "-P", "prefork", "--without-gossip", "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    worker = start_celery_worker(env, args.concurrency)
     try:
         client = APIClient(SERVER_NAME="127.0.0.1")
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=supervisor).key}")

@@ -4,11 +4,13 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg2
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 
 def cpu_model():
@@ -85,3 +87,18 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def migrate(env):
+    """Bring the benchmark's database to the current schema (and the cache table) in a child process."""
+    for command in (["migrate", "-v", "0"], ["createcachetable"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+
+
+def start_celery_worker(env, concurrency):
+    """A real Celery worker on the benchmark's broker and database, as production runs it."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "WARNING",
+        "-c", str(concurrency), "-P", "prefork", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
