@@ -556,19 +556,11 @@ def applicant_reopen(*, ticket, body):
 
     Their words are stored as a message on the ticket, in the same transaction as the reopening.
     """
-    from notifications.models import Direction, Message, MessageStatus
-
     body = _required_text(body, "body", _("Tell us what is still wrong."))
     try:
         with transaction.atomic():
             ticket = reopen(ticket=ticket, actor=roles.APPLICANT, note=body)
-            Message.objects.create(
-                ticket=ticket,
-                direction=Direction.INBOUND,
-                channel="web",
-                body=body,
-                status=MessageStatus.RECEIVED,
-            )
+            add_applicant_message(ticket=ticket, body=body)
     except TransitionForbidden:
         raise TransitionNotAllowed(
             _("This report can no longer be reopened. Please submit a new report.")
