@@ -1,9 +1,14 @@
 """Which ticket an inbound message belongs to, opening one when none does, and what a reply changes."""
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from tickets.exceptions import TransitionNotAllowed
+from notifications.models import Direction, Message, MessageStatus
+from tickets import roles
+from tickets import services as tickets
+from tickets.exceptions import TransitionForbidden, TransitionNotAllowed
 from tickets.models import OPEN_STATES, Category, State, Ticket
 
 # A resolved ticket still waits for the applicant's confirmation: a message then belongs to it.
@@ -23,8 +28,6 @@ def open_ticket(*, channel, data):
     Consent: the applicant wrote to us on this channel about their complaint; the ticket records the
     time of that first message as `consent_at`, and the confirmation carries the privacy notice.
     """
-    from tickets.services import submit_report
-
     fields = {
         "category": Category.OTHER,
         "preferred_channel": "whatsapp" if channel == "whatsapp" else "email",
@@ -33,7 +36,7 @@ def open_ticket(*, channel, data):
     }
     fields["full_name"] = (fields.get("full_name") or "")[:200]
     fields["description"] = (fields.get("description") or "")[:2000]
-    return submit_report(data=fields, channel=channel, confirmation="report_opened")
+    return tickets.submit_report(data=fields, channel=channel, confirmation="report_opened")
 
 
 def _earlier_language(data):
@@ -51,14 +54,64 @@ def _earlier_language(data):
 
 def applicant_replied(*, ticket, whatsapp=False):
     """An inbound message on `ticket`: reopen the WhatsApp window, and end the wait for information."""
-    from tickets.services import info_received
-
     if whatsapp:
         now = timezone.now()
         Ticket.objects.filter(pk=ticket.pk).update(last_inbound_at=now)
         ticket.last_inbound_at = now
     if ticket.state == State.AWAITING_INFO:
         try:
-            info_received(ticket=ticket, note="reply from the applicant")
+            tickets.fire("info_received", ticket=ticket, note="reply from the applicant")
         except TransitionNotAllowed:
             pass  # the ticket moved on meanwhile (closed, rejected): the message is stored all the same
+
+
+# --- the applicant's replies on the status page and the API --------------------------------------
+
+
+def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
+    """Store the applicant's reply (and screenshots) on the ticket; a ticket awaiting it goes back to review.
+
+    `evidence` holds checked images as (name, bytes) pairs, re-encoded before the transaction opens.
+    """
+    processed = tickets.processed_images(evidence)
+    stored = []
+    try:
+        with transaction.atomic():
+            locked = tickets.lock_ticket(ticket)
+            message = Message.objects.create(
+                ticket=locked,
+                direction=Direction.INBOUND,
+                channel=channel,
+                body=body,
+                status=MessageStatus.RECEIVED,
+                created_at=timezone.now(),
+            )
+            for name, image in processed:
+                item = tickets.attach_evidence(ticket=locked, name=name, image=image, message=message)
+                stored.extend([item.file, item.thumbnail])
+            # last_inbound_at is WhatsApp's 24-hour window: a web reply does not open it.
+            if locked.state == State.AWAITING_INFO:
+                tickets.fire(
+                    "info_received", ticket=locked, note=_("The applicant answered on the status page.")
+                )
+    except BaseException:
+        tickets.delete_files(stored)
+        raise
+    return message
+
+
+def applicant_reopen(*, ticket, body):
+    """The applicant says the problem is not solved (resolved) or contests a rejection, within the window.
+
+    Their words are stored as a message on the ticket, in the same transaction as the reopening.
+    """
+    body = tickets.required_text(body, "body", _("Tell us what is still wrong."))
+    try:
+        with transaction.atomic():
+            ticket = tickets.fire("reopen", ticket=ticket, actor=roles.APPLICANT, note=body)
+            add_applicant_message(ticket=ticket, body=body)
+    except TransitionForbidden:
+        raise TransitionNotAllowed(
+            _("This report can no longer be reopened. Please submit a new report.")
+        ) from None
+    return ticket

@@ -108,7 +108,7 @@ class ApprovalQueueAdmin(ReadOnlyAdmin):
             reason = form.cleaned_data["reason"]
             for remedy in queryset.select_related("ticket"):
                 try:
-                    tickets.send_back(ticket=remedy.ticket, actor=request.user, reason=reason)
+                    tickets.fire("send_back", ticket=remedy.ticket, actor=request.user, reason=reason)
                 except WorkflowError as exc:
                     self.message_user(
                         request,

@@ -126,7 +126,7 @@ def approve_remedies(*, ids, actor):
             results.append(ApprovalResult(remedy_id, False, str(_("No such remedy.")), 404))
             continue
         try:
-            tickets.approve(ticket=remedy.ticket, actor=actor, remedy_id=remedy.pk)
+            tickets.fire("approve", ticket=remedy.ticket, actor=actor, remedy_id=remedy.pk)
         except WorkflowError as exc:
             results.append(ApprovalResult(remedy_id, False, str(exc.message), exc.http_status))
         else:
@@ -228,7 +228,7 @@ def record_application(*, remedy_id, provider_reference, gateway):
             provider_reference=remedy.provider_reference,
             created_at=remedy.applied_at,
         )
-        tickets.remedy_applied(ticket=remedy.ticket, note=f"{gateway}: {remedy.provider_reference}")
+        tickets.fire("remedy_applied", ticket=remedy.ticket, note=f"{gateway}: {remedy.provider_reference}")
     return remedy
 
 
@@ -245,7 +245,7 @@ def record_failure(*, remedy_id, error):
         remedy.last_error = str(error)[:2000]
         remedy.claimed_at = None
         remedy.save(update_fields=["state", "failed_at", "last_error", "claimed_at"])
-        tickets.remedy_failed(ticket=remedy.ticket, error=remedy.last_error)
+        tickets.fire("remedy_failed", ticket=remedy.ticket, error=remedy.last_error)
     return remedy
 
 

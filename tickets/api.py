@@ -21,6 +21,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.conversation import add_applicant_message, applicant_reopen
 from tickets import ratelimit, services, tracking
 from tickets.exceptions import WorkflowError
 from tickets.intake import (
@@ -278,7 +279,7 @@ class ReportMessageView(ApplicantView):
         if not serializer.is_valid():
             code = serializer.evidence_status if "evidence" in serializer.errors else None
             return errors_response(code or 400, plain_errors(serializer.errors))
-        message = services.add_applicant_message(
+        message = add_applicant_message(
             ticket=ticket,
             body=serializer.validated_data.get("body", "").strip(),
             evidence=serializer.validated_data.get("evidence") or [],
@@ -302,7 +303,7 @@ class ReportConfirmView(ApplicantView):
     )
     def post(self, request, reference):
         ticket = self.tracked_ticket(request, reference)
-        ticket = services.confirm(ticket=ticket, actor=APPLICANT)
+        ticket = services.fire("confirm", ticket=ticket, actor=APPLICANT)
         return Response(tracking.ticket_status(ticket))
 
 
@@ -326,7 +327,7 @@ class ReportReopenView(ApplicantView):
     )
     def post(self, request, reference):
         ticket = self.tracked_ticket(request, reference)
-        ticket = services.applicant_reopen(ticket=ticket, body=request.data.get("body", ""))
+        ticket = applicant_reopen(ticket=ticket, body=request.data.get("body", ""))
         return Response(tracking.ticket_status(ticket))
 
 

@@ -20,13 +20,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from notifications import services as notifications
 from notifications.models import CannedReply, MessageChannel
 from notifications.services import tracking_url
-from tickets import roles, selectors, services
+from tickets import roles, selectors, services, workflow
 from tickets.exceptions import WorkflowError
 from tickets.models import State, Ticket
 
@@ -106,57 +105,42 @@ class Field:
     value: str = ""
 
 
-LABELS = {
-    "start_review": _("Claim and start review"),
-    "request_info": _("Ask the applicant for information"),
-    "propose_remedy": _("Propose remedy"),
-    "approve": _("Approve remedy"),
-    "send_back": _("Send back to the agent"),
-    "retry_remedy": _("Retry the remedy"),
-    "resolve": _("Resolve"),
-    "reject": _("Reject"),
-    "mark_duplicate": _("Mark as duplicate"),
-    "confirm": _("Close (applicant confirmed)"),
-    "reopen": _("Reopen"),
-}
-DANGER = {"reject", "mark_duplicate", "send_back"}
-
-
 def transition_fields(ticket, name):
-    from refunds.models import RemedyKind
-    from refunds.services import remedy_kind_for
+    """The inputs of a transition's form: its declared parameters that apply to this ticket."""
+    return [
+        Field(
+            param.name,
+            param.label,
+            param.kind,
+            param.required,
+            "" if param.initial is None else str(param.initial(ticket) or ""),
+        )
+        for param in workflow.spec(name).declaration.params
+        if param.shown_for(ticket)
+    ]
 
-    if name == "request_info":
-        return [Field("message", _("Message to the applicant"), required=True)]
-    if name == "propose_remedy":
-        if remedy_kind_for(ticket) == RemedyKind.REFUND:
-            amount = Field(
-                "amount", _("Amount to refund (rupiah)"), "number", True, str(ticket.amount_paid or "")
-            )
-        else:
-            amount = Field("quantity", _("Stamps to restore"), "number", True, str(ticket.quota_lost or ""))
-        return [amount, Field("note", _("Note for the supervisor"))]
-    if name in ("send_back", "reject"):
-        return [Field("reason", _("Reason"), required=True)]
-    if name == "resolve":
-        return [Field("note", _("How it was resolved (sent to the applicant)"), required=True)]
-    if name == "mark_duplicate":
-        return [Field("original", _("Reference of the original ticket"), "text", True)]
-    return [Field("note", _("Note (optional)"))]
+
+def transition_label(name):
+    found = workflow.spec(name)
+    return found.declaration.label if found else name
 
 
 def transition_buttons(ticket, user):
-    return [
-        {
-            "name": name,
-            "label": LABELS.get(name, name),
-            "fields": transition_fields(ticket, name),
-            "danger": name in DANGER,
-            "url": reverse("admin:tickets_ticket_transition", args=[ticket.pk, name]),
-        }
-        for name in services.available_transitions(ticket, user)
-        if name in LABELS
-    ]
+    buttons = []
+    for name in services.available_transitions(ticket, user):
+        declaration = workflow.spec(name).declaration
+        if not declaration.console:
+            continue
+        buttons.append(
+            {
+                "name": name,
+                "label": declaration.label,
+                "fields": transition_fields(ticket, name),
+                "danger": declaration.danger,
+                "url": reverse("admin:tickets_ticket_transition", args=[ticket.pk, name]),
+            }
+        )
+    return buttons
 
 
 # --- canned replies -------------------------------------------------------------------------------
@@ -248,7 +232,7 @@ def _refused(request, label, exc):
 @require_POST
 def transition(request, pk, name):
     ticket = _ticket_or_404(request, pk)
-    label = LABELS.get(name, name)
+    label = transition_label(name)
     params = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
     try:
         ticket = services.perform_transition(ticket=ticket, name=name, actor=request.user, params=params)

@@ -9,7 +9,7 @@ from django.test import override_settings
 from PIL import Image, ImageDraw
 
 from refunds import services as remedy_services
-from tickets import roles, services
+from tickets import roles, services, workflow
 from tickets.groups import ensure_groups
 from tickets.models import Category, Ticket
 
@@ -115,12 +115,8 @@ def _walk(ticket, steps, users):
         if name == "remedy_failed":
             remedy_services.record_failure(remedy_id=ticket.current_remedy.pk, **params)
             ticket.refresh_from_db()
-        elif name in services.SYSTEM_TRANSITIONS or who == "applicant":
-            service = services.TRANSITION_SERVICES[name]
-            kwargs = dict(params)
-            if who == "applicant":
-                kwargs["actor"] = actor
-            ticket = service(ticket=ticket, **kwargs)
+        elif workflow.spec(name).system_only or who == "applicant":
+            ticket = services.fire(name, ticket=ticket, actor=actor, **params)
         else:
             ticket = services.perform_transition(ticket=ticket, name=name, actor=actor, params=params)
     return ticket

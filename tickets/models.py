@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from tickets import roles
+from tickets.workflow import NOTE, Param, declare
 
 # Crockford-style alphabet without 0/O, 1/I/L, U: easy to read aloud over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -207,6 +208,12 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     def has_remedy_category(self):
         return self.category != Category.OTHER
 
+    def wants_money_refund(self):
+        """A paid-not-credited report whose applicant chose their money back over a quota credit."""
+        return (
+            self.category == Category.PAID_NOT_CREDITED and self.remedy_preference == RemedyPreference.MONEY
+        )
+
     @property
     def current_remedy(self):
         """The remedy proposed last and not withdrawn (sent back), or None."""
@@ -222,16 +229,51 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         return timezone.now() - self.state_changed_at <= window
 
     # --- the workflow (DESIGN.md's table) -----------------------------------------------------
+    # Each transition's `custom=declare(...)` says everything else about it (tickets/workflow.py):
+    # the console's buttons and forms, the staff API and its schema and the dispatch derive from it.
 
-    @transition(state, source=State.REPORTED, target=State.IN_REVIEW, permission=roles.is_agent)
-    def start_review(self, *, by):
-        self.assigned_to = by
+    @transition(
+        state,
+        source=State.REPORTED,
+        target=State.IN_REVIEW,
+        permission=roles.is_agent,
+        custom=declare(_("Claim and start review"), passes_actor=True),
+    )
+    def start_review(self, *, actor):
+        self.assigned_to = actor
 
-    @transition(state, source=State.IN_REVIEW, target=State.AWAITING_INFO, permission=roles.is_agent)
+    @transition(
+        state,
+        source=State.IN_REVIEW,
+        target=State.AWAITING_INFO,
+        permission=roles.is_agent,
+        custom=declare(
+            _("Ask the applicant for information"),
+            params=[
+                Param(
+                    "message",
+                    _("Message to the applicant"),
+                    required=True,
+                    missing=_("Write the message that asks the applicant."),
+                    help=_("The question sent to the applicant (required)."),
+                ),
+                NOTE,
+            ],
+            public="message",
+            note_from="message",
+            tells_applicant="info_requested",
+        ),
+    )
     def request_info(self):
         self.info_reminder_sent_at = None
 
-    @transition(state, source=State.AWAITING_INFO, target=State.IN_REVIEW, permission=roles.is_system)
+    @transition(
+        state,
+        source=State.AWAITING_INFO,
+        target=State.IN_REVIEW,
+        permission=roles.is_system,
+        custom=declare(_("Applicant answered")),
+    )
     def info_received(self):
         pass
 
@@ -241,6 +283,30 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         target=State.AWAITING_APPROVAL,
         permission=roles.is_agent,
         conditions=[has_remedy_category],
+        custom=declare(
+            _("Propose remedy"),
+            params=[
+                Param(
+                    "quantity",
+                    _("Stamps to restore"),
+                    "number",
+                    required=True,
+                    applies=lambda ticket: not ticket.wants_money_refund(),
+                    initial=lambda ticket: ticket.quota_lost,
+                    help=_("Stamps to restore (quota remedies)."),
+                ),
+                Param(
+                    "amount",
+                    _("Amount to refund (rupiah)"),
+                    "number",
+                    required=True,
+                    applies=lambda ticket: ticket.wants_money_refund(),
+                    initial=lambda ticket: ticket.amount_paid,
+                    help=_("Rupiah to refund (money refunds), at most the amount paid."),
+                ),
+                Param("note", _("Note for the supervisor"), help=_("A note for the supervisor.")),
+            ],
+        ),
     )
     def propose_remedy(self):
         pass
@@ -250,23 +316,70 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         source=State.AWAITING_APPROVAL,
         target=State.APPROVED,
         permission=roles.is_supervisor_not_proposer,
+        custom=declare(
+            _("Approve remedy"),
+            params=[NOTE, Param("remedy_id", _("Remedy"), "number", applies=lambda ticket: False)],
+            tells_applicant="approved",
+        ),
     )
     def approve(self):
         pass
 
-    @transition(state, source=State.AWAITING_APPROVAL, target=State.IN_REVIEW, permission=roles.is_supervisor)
+    @transition(
+        state,
+        source=State.AWAITING_APPROVAL,
+        target=State.IN_REVIEW,
+        permission=roles.is_supervisor,
+        custom=declare(
+            _("Send back to the agent"),
+            params=[
+                Param(
+                    "reason",
+                    _("Reason"),
+                    required=True,
+                    missing=_("Give the reason for sending it back."),
+                    help=_("Why the proposal goes back (required)."),
+                ),
+                NOTE,
+            ],
+            note_from="reason",
+            danger=True,
+        ),
+    )
     def send_back(self):
         pass
 
-    @transition(state, source=State.APPROVED, target=State.RESOLVED, permission=roles.is_system)
+    @transition(
+        state,
+        source=State.APPROVED,
+        target=State.RESOLVED,
+        permission=roles.is_system,
+        custom=declare(_("Remedy applied"), tells_applicant="remedy_applied"),
+    )
     def remedy_applied(self):
         pass
 
-    @transition(state, source=State.APPROVED, target=State.REMEDY_FAILED, permission=roles.is_system)
+    @transition(
+        state,
+        source=State.APPROVED,
+        target=State.REMEDY_FAILED,
+        permission=roles.is_system,
+        custom=declare(
+            _("Remedy failed"),
+            params=[Param("error", _("Error"), help=_("Why it failed."))],
+            note_from="error",
+        ),
+    )
     def remedy_failed(self):
         pass
 
-    @transition(state, source=State.REMEDY_FAILED, target=State.APPROVED, permission=roles.is_supervisor)
+    @transition(
+        state,
+        source=State.REMEDY_FAILED,
+        target=State.APPROVED,
+        permission=roles.is_supervisor,
+        custom=declare(_("Retry the remedy")),
+    )
     def retry_remedy(self):
         pass
 
@@ -276,6 +389,20 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         target=State.RESOLVED,
         permission=roles.is_agent,
         conditions=[is_other_category],
+        custom=declare(
+            _("Resolve"),
+            params=[
+                Param(
+                    "note",
+                    _("How it was resolved (sent to the applicant)"),
+                    required=True,
+                    missing=_("Tell the applicant how the complaint was resolved."),
+                    help=_("How it was resolved, sent to the applicant (required)."),
+                )
+            ],
+            public="note",
+            tells_applicant="resolved",
+        ),
     )
     def resolve(self):
         """Resolve a complaint of category `other`, which has no remedy to apply."""
@@ -285,6 +412,23 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         source=[State.REPORTED, State.IN_REVIEW, State.AWAITING_INFO],
         target=State.REJECTED,
         permission=roles.is_agent,
+        custom=declare(
+            _("Reject"),
+            params=[
+                Param(
+                    "reason",
+                    _("Reason"),
+                    required=True,
+                    missing=_("Give the reason for the rejection."),
+                    help=_("Why the report is rejected, sent to the applicant (required)."),
+                ),
+                NOTE,
+            ],
+            public="reason",
+            note_from="reason",
+            tells_applicant="rejected",
+            danger=True,
+        ),
     )
     def reject(self):
         pass
@@ -294,11 +438,34 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         source=[State.REPORTED, State.IN_REVIEW, State.AWAITING_INFO],
         target=State.DUPLICATE,
         permission=roles.is_agent,
+        custom=declare(
+            _("Mark as duplicate"),
+            params=[
+                Param(
+                    "original",
+                    _("Reference of the original ticket"),
+                    "text",
+                    required=True,
+                    missing=_("Name the original ticket."),
+                    help=_("The reference of the original ticket (required)."),
+                ),
+                NOTE,
+            ],
+            note_from="original",
+            tells_applicant="duplicate",
+            danger=True,
+        ),
     )
     def mark_duplicate(self, *, original):
         self.duplicate_of = original
 
-    @transition(state, source=State.RESOLVED, target=State.CLOSED, permission=roles.may_confirm)
+    @transition(
+        state,
+        source=State.RESOLVED,
+        target=State.CLOSED,
+        permission=roles.may_confirm,
+        custom=declare(_("Close (applicant confirmed)"), tells_applicant="closed"),
+    )
     def confirm(self):
         pass
 
@@ -307,11 +474,18 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         source=[State.RESOLVED, State.REJECTED],
         target=State.IN_REVIEW,
         permission=roles.may_reopen,
+        custom=declare(_("Reopen")),
     )
     def reopen(self):
         pass
 
-    @transition(state, source=State.AWAITING_INFO, target=State.CLOSED, permission=roles.is_system)
+    @transition(
+        state,
+        source=State.AWAITING_INFO,
+        target=State.CLOSED,
+        permission=roles.is_system,
+        custom=declare(_("Closed without an answer"), tells_applicant="closed_unanswered"),
+    )
     def close_unanswered(self):
         pass
 

@@ -15,9 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from notifications import services as notifications
-from notifications import templates
-from tickets import roles
+from tickets import roles, workflow
 from tickets.evidence import ProcessedImage, process_image
 from tickets.exceptions import InvalidParameter, TransitionForbidden, TransitionNotAllowed
 from tickets.models import (
@@ -30,24 +28,7 @@ from tickets.models import (
     Ticket,
     TicketTransition,
 )
-
-TRANSITION_NAMES = [
-    "start_review",
-    "request_info",
-    "info_received",
-    "propose_remedy",
-    "approve",
-    "send_back",
-    "remedy_applied",
-    "remedy_failed",
-    "retry_remedy",
-    "resolve",
-    "reject",
-    "mark_duplicate",
-    "confirm",
-    "reopen",
-    "close_unanswered",
-]
+from tickets.validators import normalize_whatsapp
 
 
 @dataclass
@@ -89,7 +70,7 @@ def lock_ticket(ticket):
 
 def check_transition(ticket, name, actor):
     """Raise the error that says why `actor` may not fire `name` on `ticket` now."""
-    if name not in TRANSITION_NAMES:
+    if workflow.spec(name) is None:
         raise TransitionNotAllowed(_("Unknown transition."))
     method = getattr(ticket, name)
     if not can_proceed(method, check_conditions=False):
@@ -107,7 +88,7 @@ def check_transition(ticket, name, actor):
 def available_transitions(ticket, actor):
     """Names of the transitions `actor` may fire on `ticket` now."""
     names = []
-    for name in TRANSITION_NAMES:
+    for name in workflow.transitions():
         method = getattr(ticket, name)
         if can_proceed(method) and has_transition_perm(method, actor):
             names.append(name)
@@ -126,120 +107,52 @@ def transitioning(ticket, name, actor):
             raise RuntimeError(f"{name} was checked but never fired")
 
 
-def _required_text(value, field_name, message):
-    value = (value or "").strip()
-    if not value:
-        raise InvalidParameter(message, field=field_name)
-    return value
+def _validated(ticket, declaration, params):
+    """The declared parameters, stripped; a required one left empty is refused with its message."""
+    values = {}
+    for param in declaration.params:
+        value = params.get(param.name)
+        if isinstance(value, str):
+            value = value.strip()
+        if param.required and param.missing and value in (None, ""):
+            raise InvalidParameter(param.missing, field=param.name)
+        values[param.name] = value
+    if declaration.param("original") is not None:
+        values["original"] = find_original(ticket, values["original"])
+    return values
 
 
-# --- transitions ------------------------------------------------------------------------------
+def fire(name, *, ticket, actor=None, **params):
+    """Fire the transition `name`: lock, check, validate, run the hooks, change the state, log.
 
-
-def start_review(*, ticket, actor, note=""):
-    with transitioning(ticket, "start_review", actor) as change:
-        change.fire(note=note, by=actor)
+    The hooks other apps attached (tickets/workflow.py) run in this transaction: `before` ones on the
+    locked ticket before its state changes, `after` ones once it changed. System-only transitions
+    default to the system as actor.
+    """
+    spec = workflow.spec(name)
+    if spec is None:
+        raise TransitionNotAllowed(_("Unknown transition."))
+    if actor is None and spec.system_only:
+        actor = roles.SYSTEM
+    declaration = spec.declaration
+    with transitioning(ticket, name, actor) as change:
+        values = _validated(change.ticket, declaration, params)
+        for hook in workflow.before_hooks(name):
+            hook(change, values)
+        model_kwargs = {"actor": actor} if declaration.passes_actor else {}
+        if declaration.param("original") is not None:
+            model_kwargs["original"] = values["original"]
+        note = values.get("note") or str(values.get(declaration.note_from) or "")
+        public_note = str(values.get(declaration.public) or "") if declaration.public else ""
+        change.fire(note=note, public_note=public_note, **model_kwargs)
+        change.ticket.forget_current_remedy()
+        for hook in workflow.after_hooks(name):
+            hook(change, values)
     return change.ticket
 
 
-def request_info(*, ticket, actor, message="", note=""):
-    with transitioning(ticket, "request_info", actor) as change:
-        message = _required_text(message, "message", _("Write the message that asks the applicant."))
-        change.fire(note=note or message, public_note=message)
-        notifications.notify(ticket=change.ticket, event="info_requested", author=actor, message=message)
-    return change.ticket
-
-
-def info_received(*, ticket, note=""):
-    with transitioning(ticket, "info_received", roles.SYSTEM) as change:
-        change.fire(note=note)
-    return change.ticket
-
-
-def propose_remedy(*, ticket, actor, quantity=None, amount=None, note=""):
-    from refunds import services as remedies
-
-    with transitioning(ticket, "propose_remedy", actor) as change:
-        remedies.create_proposal(
-            ticket=change.ticket, proposed_by=actor, quantity=quantity, amount=amount, note=note
-        )
-        change.fire(note=note)
-    return change.ticket
-
-
-def approve(*, ticket, actor, note="", remedy_id=None):
-    """Approve the ticket's proposal (with `remedy_id`: only if that remedy is the one under approval)."""
-    from refunds import services as remedies
-
-    with transitioning(ticket, "approve", actor) as change:
-        remedy = remedies.mark_approved(ticket=change.ticket, approved_by=actor, remedy_id=remedy_id)
-        change.fire(note=note)
-        notifications.notify(ticket=change.ticket, event="approved", remedy=remedy)
-        transaction.on_commit(lambda: remedies.schedule_application(remedy.pk))
-    return change.ticket
-
-
-def send_back(*, ticket, actor, reason="", note=""):
-    from refunds import services as remedies
-
-    with transitioning(ticket, "send_back", actor) as change:
-        reason = _required_text(reason, "reason", _("Give the reason for sending it back."))
-        remedies.withdraw(ticket=change.ticket, reason=reason)
-        change.fire(note=reason)
-        notifications.add_note(ticket=change.ticket, author=actor, body=templates.sent_back_note(reason))
-    return change.ticket
-
-
-def remedy_applied(*, ticket, note=""):
-    with transitioning(ticket, "remedy_applied", roles.SYSTEM) as change:
-        change.fire(note=note)
-        notifications.notify(
-            ticket=change.ticket, event="remedy_applied", remedy=change.ticket.current_remedy
-        )
-    return change.ticket
-
-
-def remedy_failed(*, ticket, error=""):
-    with transitioning(ticket, "remedy_failed", roles.SYSTEM) as change:
-        change.fire(note=error)
-    return change.ticket
-
-
-def retry_remedy(*, ticket, actor, note=""):
-    from refunds import services as remedies
-
-    with transitioning(ticket, "retry_remedy", actor) as change:
-        remedy = remedies.mark_retry(ticket=change.ticket)
-        change.fire(note=note)
-        transaction.on_commit(lambda: remedies.schedule_application(remedy.pk))
-    return change.ticket
-
-
-def resolve(*, ticket, actor, note=""):
-    with transitioning(ticket, "resolve", actor) as change:
-        note = _required_text(note, "note", _("Tell the applicant how the complaint was resolved."))
-        change.fire(note=note, public_note=note)
-        notifications.notify(ticket=change.ticket, event="resolved", message=note)
-    return change.ticket
-
-
-def reject(*, ticket, actor, reason="", note=""):
-    with transitioning(ticket, "reject", actor) as change:
-        reason = _required_text(reason, "reason", _("Give the reason for the rejection."))
-        change.fire(note=reason, public_note=reason)
-        notifications.notify(ticket=change.ticket, event="rejected", message=reason)
-    return change.ticket
-
-
-def mark_duplicate(*, ticket, actor, original=None, note=""):
-    with transitioning(ticket, "mark_duplicate", actor) as change:
-        original_ticket = _find_original(change.ticket, original)
-        change.fire(note=note or original_ticket.reference, original=original_ticket)
-        notifications.notify(ticket=change.ticket, event="duplicate")
-    return change.ticket
-
-
-def _find_original(ticket, original):
+def find_original(ticket, original):
+    """The ticket another one duplicates, by reference; never the ticket itself."""
     reference = getattr(original, "reference", original)
     reference = (str(reference or "")).strip().upper()
     if not reference:
@@ -250,65 +163,24 @@ def _find_original(ticket, original):
     return found
 
 
-def confirm(*, ticket, actor=roles.APPLICANT, note=""):
-    with transitioning(ticket, "confirm", actor) as change:
-        change.fire(note=note)
-        notifications.notify(ticket=change.ticket, event="closed")
-    return change.ticket
-
-
-def reopen(*, ticket, actor, note=""):
-    with transitioning(ticket, "reopen", actor) as change:
-        change.fire(note=note)
-        change.ticket.forget_current_remedy()
-    return change.ticket
-
-
-def close_unanswered(*, ticket, note=""):
-    with transitioning(ticket, "close_unanswered", roles.SYSTEM) as change:
-        change.fire(note=note)
-        notifications.notify(ticket=change.ticket, event="closed_unanswered")
-    return change.ticket
-
-
-TRANSITION_SERVICES = {
-    "start_review": start_review,
-    "request_info": request_info,
-    "info_received": info_received,
-    "propose_remedy": propose_remedy,
-    "approve": approve,
-    "send_back": send_back,
-    "remedy_applied": remedy_applied,
-    "remedy_failed": remedy_failed,
-    "retry_remedy": retry_remedy,
-    "resolve": resolve,
-    "reject": reject,
-    "mark_duplicate": mark_duplicate,
-    "confirm": confirm,
-    "reopen": reopen,
-    "close_unanswered": close_unanswered,
-}
-SYSTEM_TRANSITIONS = {"info_received", "remedy_applied", "remedy_failed", "close_unanswered"}
-
-
 def perform_transition(*, ticket, name, actor, params=None):
     """Fire the transition `name` for a staff actor with the parameters an API or form received."""
-    params = dict(params or {})
-    if name not in TRANSITION_SERVICES:
+    spec = workflow.spec(name)
+    if spec is None:
         raise TransitionNotAllowed(_("Unknown transition."))
-    if name in SYSTEM_TRANSITIONS:
+    if spec.system_only:
         with transaction.atomic():
             check_transition(lock_ticket(ticket), name, actor)  # always refused for people
-    allowed = {
-        "request_info": {"message", "note"},
-        "propose_remedy": {"quantity", "amount", "note"},
-        "send_back": {"reason", "note"},
-        "resolve": {"note"},
-        "reject": {"reason", "note"},
-        "mark_duplicate": {"original", "note"},
-    }.get(name, {"note"})
-    kwargs = {key: params[key] for key in allowed if key in params}
-    return TRANSITION_SERVICES[name](ticket=ticket, actor=actor, **kwargs)
+    params = dict(params or {})
+    kwargs = {param.name: params[param.name] for param in spec.declaration.params if param.name in params}
+    return fire(name, ticket=ticket, actor=actor, **kwargs)
+
+
+def required_text(value, field_name, message):
+    value = (value or "").strip()
+    if not value:
+        raise InvalidParameter(message, field=field_name)
+    return value
 
 
 # --- assignment -------------------------------------------------------------------------------
@@ -346,7 +218,7 @@ def claim_next(*, actor):
             if candidate is None:
                 return None
             try:
-                return start_review(ticket=candidate, actor=actor)
+                return fire("start_review", ticket=candidate, actor=actor)
             except TransitionNotAllowed:
                 continue  # taken between the look and the lock (SQLite); try the next one
     return None
@@ -366,7 +238,7 @@ def send_info_reminder(*, ticket):
             return None  # sent already (by another worker, or an earlier run)
         locked.info_reminder_sent_at = timezone.now()
         locked.save(update_fields=["info_reminder_sent_at", "updated_at"])
-        notifications.notify(ticket=locked, event="info_reminder")
+        workflow.emit("info_reminder", ticket=locked)
     return locked
 
 
@@ -382,9 +254,6 @@ def erase_personal_data(*, ticket, actor, note=""):
     redactions; the workflow log keeps who, when and which states (with notes redacted) and records
     the erasure itself. Safe to run twice: an erased ticket is left as it is (and None returned).
     """
-    from notifications.models import Message
-    from refunds.models import Remedy
-
     if actor is not roles.SYSTEM and not roles.is_agent(ticket, actor):
         raise TransitionForbidden(_("You are not permitted to do this."))
     with transaction.atomic():
@@ -402,12 +271,7 @@ def erase_personal_data(*, ticket, actor, note=""):
             setattr(locked, name, "")
         locked.erased_at = now
         locked.save()
-        Message.objects.filter(ticket=locked).update(
-            body=REDACTED, subject="", to_address="", from_address="", content_variables={}, media=[]
-        )
-        Remedy.objects.filter(ticket=locked).exclude(payout_account="").update(
-            payout_account=REDACTED, payout_name=REDACTED
-        )
+        workflow.emit("personal_data_erased", ticket=locked, redacted=REDACTED)
         # The log is append-only for changes of state; its free text is personal data all the same.
         TicketTransition.objects.filter(ticket=locked).exclude(note="", public_note="").update(
             note=REDACTED, public_note=""
@@ -422,11 +286,11 @@ def erase_personal_data(*, ticket, actor, note=""):
             note=note,
             created_at=now,
         )
-        transaction.on_commit(lambda: _delete_files(files))
+        transaction.on_commit(lambda: delete_files(files))
     return locked
 
 
-def _delete_files(files):
+def delete_files(files):
     for stored in files:
         stored.storage.delete(stored.name)
 
@@ -447,16 +311,16 @@ def submit_report(
     then rolls back are deleted again. `confirmation` is the event the applicant is told (a ticket
     opened by an inbound message gets one with the privacy notice).
     """
-    processed = _processed(evidence)
+    processed = processed_images(evidence)
     stored = []
     try:
         return _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored)
     except BaseException:
-        _delete_files(stored)
+        delete_files(stored)
         raise
 
 
-def _processed(evidence):
+def processed_images(evidence):
     """(name, ProcessedImage) pairs: raw bytes are re-encoded here, images already processed pass."""
     return [
         (name, content if isinstance(content, ProcessedImage) else process_image(content))
@@ -487,7 +351,7 @@ def _create_report(data, serial_numbers, processed, channel, on_created, confirm
         for name, image in processed:
             item = attach_evidence(ticket=ticket, name=name, image=image, source=channel)
             stored.extend([item.file, item.thumbnail])
-        notifications.notify(ticket=ticket, event=confirmation)
+        workflow.emit("report_created", ticket=ticket, confirmation=confirmation)
     return ticket
 
 
@@ -515,59 +379,6 @@ def attach_evidence(*, ticket, name, image, source=Evidence.Source.UPLOAD, messa
     return item
 
 
-# --- the applicant's replies ------------------------------------------------------------------
-
-
-def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
-    """Store the applicant's reply (and screenshots) on the ticket; a ticket awaiting it goes back to review.
-
-    `evidence` holds checked images as (name, bytes) pairs, re-encoded before the transaction opens.
-    """
-    from notifications.models import Direction, Message, MessageStatus
-
-    processed = _processed(evidence)
-    stored = []
-    try:
-        with transaction.atomic():
-            locked = lock_ticket(ticket)
-            now = timezone.now()
-            message = Message.objects.create(
-                ticket=locked,
-                direction=Direction.INBOUND,
-                channel=channel,
-                body=body,
-                status=MessageStatus.RECEIVED,
-                created_at=now,
-            )
-            for name, image in processed:
-                item = attach_evidence(ticket=locked, name=name, image=image, message=message)
-                stored.extend([item.file, item.thumbnail])
-            # last_inbound_at is WhatsApp's 24-hour window: a web reply does not open it.
-            if locked.state == State.AWAITING_INFO:
-                info_received(ticket=locked, note=_("The applicant answered on the status page."))
-    except BaseException:
-        _delete_files(stored)
-        raise
-    return message
-
-
-def applicant_reopen(*, ticket, body):
-    """The applicant says the problem is not solved (resolved) or contests a rejection, within the window.
-
-    Their words are stored as a message on the ticket, in the same transaction as the reopening.
-    """
-    body = _required_text(body, "body", _("Tell us what is still wrong."))
-    try:
-        with transaction.atomic():
-            ticket = reopen(ticket=ticket, actor=roles.APPLICANT, note=body)
-            add_applicant_message(ticket=ticket, body=body)
-    except TransitionForbidden:
-        raise TransitionNotAllowed(
-            _("This report can no longer be reopened. Please submit a new report.")
-        ) from None
-    return ticket
-
-
 # --- a lost tracking link ---------------------------------------------------------------------
 
 
@@ -576,8 +387,6 @@ def resend_tracking_link(*, reference, contact):
 
     Answers nothing either way (True only for tests and logs): who reported what is never revealed.
     """
-    from tickets.validators import normalize_whatsapp
-
     ticket = Ticket.objects.filter(reference=str(reference or "").strip().upper(), erased_at=None).first()
     contact = str(contact or "").strip()
     if ticket is None or not contact:
@@ -594,5 +403,5 @@ def resend_tracking_link(*, reference, contact):
     if not matches:
         return False
     with transaction.atomic():
-        notifications.notify(ticket=ticket, event="tracking_link", channels=[channel])
+        workflow.emit("tracking_link", ticket=ticket, channel=channel)
     return True

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from notifications import services as notifications
 from notifications.models import Message, MessageChannel
 from refunds.models import Remedy, RemedyState
-from tickets import roles, selectors, services
+from tickets import roles, selectors, services, workflow
 from tickets.exceptions import WorkflowError
 from tickets.models import Category, Evidence, State, Ticket, TicketTransition
 
@@ -367,28 +367,64 @@ def workflow_error_response(exc):
     return Response({"detail": str(exc.message)}, status=exc.http_status)
 
 
+def staff_transitions():
+    """The transitions people fire (the system's own are never reachable here)."""
+    return [name for name, spec in workflow.transitions().items() if not spec.system_only]
+
+
+def transition_parameters():
+    """The request body of a transition, derived from the declarations: each parameter once."""
+    fields, used_by = {}, {}
+    for name in staff_transitions():
+        for param in workflow.spec(name).declaration.params:
+            if param.applies is not None and not any(param.applies(kind) for kind in _SAMPLE_TICKETS):
+                continue  # internal (the bulk approval's remedy id)
+            used_by.setdefault(param.name, (param, []))[1].append(
+                f"{name} (required)" if param.required else name
+            )
+    for param_name, (param, names) in used_by.items():
+        field = serializers.IntegerField if param.kind == "number" else serializers.CharField
+        fields[param_name] = field(
+            required=False, help_text=f"{param.help} {_('Used by')}: {', '.join(names)}."
+        )
+    return inline_serializer("TransitionParameters", fields)
+
+
+class _SampleTicket:
+    """Stands in for a ticket of each remedy kind when asking which parameters can apply."""
+
+    def __init__(self, money):
+        self.money = money
+        self.quota_lost = self.amount_paid = None
+
+    def wants_money_refund(self):
+        return self.money
+
+
+_SAMPLE_TICKETS = (_SampleTicket(False), _SampleTicket(True))
+
+
 class TransitionView(APIView):
     """Fire one workflow transition with its parameters: 200 with the ticket, or 400/403/409 and why."""
 
     permission_classes = [IsAgent]
 
     @extend_schema(
-        request=inline_serializer(
-            "TransitionParameters",
-            {
-                "note": serializers.CharField(required=False),
-                "reason": serializers.CharField(required=False),
-                "message": serializers.CharField(required=False),
-                "original": serializers.CharField(required=False),
-                "quantity": serializers.IntegerField(required=False),
-                "amount": serializers.IntegerField(required=False),
-            },
-        ),
+        request=transition_parameters(),
+        parameters=[
+            OpenApiParameter(
+                "name",
+                str,
+                OpenApiParameter.PATH,
+                enum=staff_transitions(),
+                description=_("The transition to fire; its parameters are those named for it below."),
+            )
+        ],
         responses={200: TicketDetailSerializer},
     )
     def post(self, request, reference, name):
         ticket = get_object_or_404(Ticket, reference=reference.strip().upper())
-        if name not in services.TRANSITION_SERVICES:
+        if workflow.spec(name) is None:
             return Response({"detail": _("Unknown transition.")}, status=404)
         params = request.data if hasattr(request.data, "get") else {}
         params = {key: params.get(key) for key in params}

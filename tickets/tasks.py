@@ -53,7 +53,7 @@ def _each(queryset, action):
 def close_unanswered_tickets(now=None):
     cutoff = (now or timezone.now()) - timedelta(days=settings.CLOSE_UNANSWERED_DAYS)
     stale = Ticket.objects.filter(state=State.AWAITING_INFO, state_changed_at__lt=cutoff)
-    return _each(stale, lambda ticket: services.close_unanswered(ticket=ticket))
+    return _each(stale, lambda ticket: services.fire("close_unanswered", ticket=ticket))
 
 
 def auto_confirm_resolved(now=None):
@@ -61,8 +61,11 @@ def auto_confirm_resolved(now=None):
     stale = Ticket.objects.filter(state=State.RESOLVED, state_changed_at__lt=cutoff)
     return _each(
         stale,
-        lambda ticket: services.confirm(
-            ticket=ticket, actor=roles.SYSTEM, note=f"Auto-confirmed after {settings.AUTO_CONFIRM_DAYS} days"
+        lambda ticket: services.fire(
+            "confirm",
+            ticket=ticket,
+            actor=roles.SYSTEM,
+            note=f"Auto-confirmed after {settings.AUTO_CONFIRM_DAYS} days",
         ),
     )
 

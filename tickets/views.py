@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from notifications.conversation import add_applicant_message, applicant_reopen
 from notifications.services import tracking_url
 from tickets import intake, ratelimit, roles, services, tracking
 from tickets.api import ApplicantMessageSerializer
@@ -160,7 +161,7 @@ def status_reply(request, reference):
         return _status_page(
             request, ticket, reply_errors=plain_errors(serializer.errors), response_status=code or 400
         )
-    services.add_applicant_message(
+    add_applicant_message(
         ticket=ticket,
         body=serializer.validated_data.get("body", "").strip(),
         evidence=serializer.validated_data.get("evidence") or [],
@@ -173,7 +174,7 @@ def status_reply(request, reference):
 def status_confirm(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
     try:
-        services.confirm(ticket=ticket, actor=roles.APPLICANT)
+        services.fire("confirm", ticket=ticket, actor=roles.APPLICANT)
     except WorkflowError as exc:
         return _status_page(request, ticket, reply_errors={"confirm": [exc.message]}, response_status=409)
     return redirect(tracking.status_path(ticket) + "&done=confirm")
@@ -184,7 +185,7 @@ def status_confirm(request, reference):
 def status_reopen(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
     try:
-        services.applicant_reopen(ticket=ticket, body=request.POST.get("body", "")[:2000])
+        applicant_reopen(ticket=ticket, body=request.POST.get("body", "")[:2000])
     except WorkflowError as exc:
         return _status_page(
             request, ticket, reply_errors={"reopen": [exc.message]}, response_status=exc.http_status

@@ -38,7 +38,7 @@ def test_sent_back_tells_the_proposer_by_internal_note_and_the_applicant_nothing
 
     ticket = quota_proposal(alice, assigned_to=alice).ticket
     before = ticket.messages.exclude(channel="note").count()
-    tickets.send_back(ticket=ticket, actor=sam, reason="Nomor seri tidak cocok")
+    tickets.fire("send_back", ticket=ticket, actor=sam, reason="Nomor seri tidak cocok")
     note = ticket.messages.get(channel="note")
     assert "Nomor seri tidak cocok" in note.body and note.status == MessageStatus.SENT
     assert ticket.messages.exclude(channel="note").count() == before

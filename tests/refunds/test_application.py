@@ -25,7 +25,7 @@ def approve(django_capture_on_commit_callbacks):
 
     def run(remedy, actor):
         with django_capture_on_commit_callbacks(execute=True):
-            tickets.approve(ticket=remedy.ticket, actor=actor)
+            tickets.fire("approve", ticket=remedy.ticket, actor=actor)
         remedy.refresh_from_db()
         remedy.ticket.refresh_from_db()
         return remedy
@@ -103,7 +103,7 @@ def test_platform_400_fails_the_remedy_and_a_supervisor_retries_it(
     assert not LedgerEntry.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        tickets.retry_remedy(ticket=remedy.ticket, actor=sam)
+        tickets.fire("retry_remedy", ticket=remedy.ticket, actor=sam)
     remedy.refresh_from_db()
     assert remedy.state == RemedyState.APPLIED
     assert Ticket.objects.get(pk=remedy.ticket_id).state == State.RESOLVED
@@ -155,7 +155,7 @@ def test_worker_killed_after_provider_success_is_resumed_by_the_sweep_once(
 ):
     settings.REMEDIES_PAUSED = True
     remedy = quota_proposal(alice)
-    tickets.approve(ticket=remedy.ticket, actor=sam)
+    tickets.fire("approve", ticket=remedy.ticket, actor=sam)
     # The worker claims the remedy, the platform applies it, and the worker dies before our commit.
     assert services.claim(remedy.pk)
     remedy.refresh_from_db()
@@ -281,7 +281,7 @@ def test_gateway_reads_the_reference_from_201_and_409(http_double, alice):
 def test_a_failed_attempt_keeps_its_claim_until_the_task_decides(alice, sam, platform_double, settings):
     settings.REMEDIES_PAUSED = True
     remedy = quota_proposal(alice)
-    tickets.approve(ticket=remedy.ticket, actor=sam)
+    tickets.fire("approve", ticket=remedy.ticket, actor=sam)
     platform_double.fail_next(400)
     with pytest.raises(GatewayError):
         services.attempt_application(remedy_id=remedy.pk)
@@ -328,7 +328,7 @@ def test_an_unreachable_broker_never_undoes_an_approval(alice, sam, django_captu
     remedy = quota_proposal(alice)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            tickets.approve(ticket=remedy.ticket, actor=sam)
+            tickets.fire("approve", ticket=remedy.ticket, actor=sam)
     finally:
         app.conf.update(saved)
         pools.reset()

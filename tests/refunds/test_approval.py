@@ -23,7 +23,7 @@ def api(user):
 def test_supervisor_cannot_approve_own_proposal_in_the_service(sam):
     remedy = quota_proposal(sam)
     with translation.override("en"), pytest.raises(TransitionForbidden, match="proposed yourself"):
-        tickets.approve(ticket=remedy.ticket, actor=sam)
+        tickets.fire("approve", ticket=remedy.ticket, actor=sam)
     remedy.refresh_from_db()
     assert remedy.state == RemedyState.PROPOSED
 
@@ -62,9 +62,9 @@ def test_available_transitions_hide_approve_from_the_proposer(sam, sue):
 def test_bulk_approval_judges_each_item_on_its_own(sam, alice, bob, django_capture_on_commit_callbacks):
     ok = quota_proposal(alice)
     already = quota_proposal(bob)
-    tickets.approve(ticket=already.ticket, actor=sam)
+    tickets.fire("approve", ticket=already.ticket, actor=sam)
     withdrawn = quota_proposal(alice)
-    tickets.send_back(ticket=withdrawn.ticket, actor=sam, reason="Jumlah salah.")
+    tickets.fire("send_back", ticket=withdrawn.ticket, actor=sam, reason="Jumlah salah.")
     with django_capture_on_commit_callbacks(execute=True):
         results = approve_remedies(ids=[ok.pk, already.pk, withdrawn.pk, 999_999, ok.pk], actor=sam)
     assert [(r.id, r.ok, r.status) for r in results] == [
@@ -80,8 +80,8 @@ def test_bulk_approval_judges_each_item_on_its_own(sam, alice, bob, django_captu
 
 def test_bulk_approval_of_an_older_proposal_never_approves_the_newer_one(sam, alice):
     first = quota_proposal(alice)
-    tickets.send_back(ticket=first.ticket, actor=sam, reason="Cek lagi.")
-    tickets.propose_remedy(ticket=first.ticket, actor=alice, quantity=1)
+    tickets.fire("send_back", ticket=first.ticket, actor=sam, reason="Cek lagi.")
+    tickets.fire("propose_remedy", ticket=first.ticket, actor=alice, quantity=1)
     (result,) = approve_remedies(ids=[first.pk], actor=sam)
     assert not result.ok
     newer = Remedy.objects.exclude(pk=first.pk).get(ticket=first.ticket)

@@ -46,7 +46,7 @@ def test_double_clicked_bulk_approvals_apply_once(alice, sam):
 def test_workers_running_one_remedy_at_once_call_the_provider_once(alice, sam, platform_double, settings):
     settings.REMEDIES_PAUSED = True
     remedy = quota_proposal(alice)
-    tickets.approve(ticket=remedy.ticket, actor=sam)
+    tickets.fire("approve", ticket=remedy.ticket, actor=sam)
     platform_double.timeout_next(0.3)  # the first worker's call is slow: the others arrive meanwhile
     outcomes = run_at_once(*(lambda: services.attempt_application(remedy_id=remedy.pk) for _ in range(4)))
     assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes

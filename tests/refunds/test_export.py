@@ -41,10 +41,10 @@ def get(user, **params):
 
 def test_finance_exports_approved_and_applied_refunds_with_masked_destination(alice, sam, fin):
     refund = refund_proposal(alice, amount=60_000)
-    tickets.approve(ticket=refund.ticket, actor=sam)
+    tickets.fire("approve", ticket=refund.ticket, actor=sam)
     services.record_application(remedy_id=refund.pk, provider_reference="po_9", gateway="http")
     quota = quota_proposal(alice, quantity=2)
-    tickets.approve(ticket=quota.ticket, actor=sam)
+    tickets.fire("approve", ticket=quota.ticket, actor=sam)
     pending = quota_proposal(alice)  # not approved: not exported
     today = timezone.localdate()
 
@@ -65,7 +65,7 @@ def test_finance_exports_approved_and_applied_refunds_with_masked_destination(al
 def test_period_is_inclusive_in_jakarta_days(alice, sam, fin):
     inside, before, applied_inside = (quota_proposal(alice) for _ in range(3))
     for remedy in (inside, before, applied_inside):
-        tickets.approve(ticket=remedy.ticket, actor=sam)
+        tickets.fire("approve", ticket=remedy.ticket, actor=sam)
     Remedy.objects.filter(pk=inside.pk).update(approved_at=at(date(2026, 3, 31), 23))
     Remedy.objects.filter(pk=before.pk).update(approved_at=at(date(2026, 2, 28), 23))
     Remedy.objects.filter(pk=applied_inside.pk).update(
@@ -100,7 +100,7 @@ def test_bad_period_is_a_clear_400(params, field, fin):
 
 def test_cells_that_look_like_formulas_are_neutralised(alice, sam, fin):
     refund = refund_proposal(alice)
-    tickets.approve(ticket=refund.ticket, actor=sam)
+    tickets.fire("approve", ticket=refund.ticket, actor=sam)
     Remedy.objects.filter(pk=refund.pk).update(provider_reference="=HYPERLINK(1)")
     today = timezone.localdate().isoformat()
     (row,) = rows(get(fin, **{"from": today, "to": today}))

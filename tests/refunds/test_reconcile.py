@@ -27,7 +27,7 @@ def _paused(settings):
 
 def applied(proposer, approver, *, at=NOON, reference="qa_1", quantity=3):
     remedy = quota_proposal(proposer, quantity=quantity)
-    tickets.approve(ticket=remedy.ticket, actor=approver)
+    tickets.fire("approve", ticket=remedy.ticket, actor=approver)
     services.record_application(remedy_id=remedy.pk, provider_reference=reference, gateway="http")
     Remedy.objects.filter(pk=remedy.pk).update(applied_at=at)
     LedgerEntry.objects.filter(remedy=remedy).update(created_at=at)
@@ -56,7 +56,7 @@ def test_a_clean_day_exits_0_and_prints_totals(alice, sam):
 
 def test_applied_remedy_without_ledger_entry_is_found(alice, sam):
     remedy = quota_proposal(alice)
-    tickets.approve(ticket=remedy.ticket, actor=sam)
+    tickets.fire("approve", ticket=remedy.ticket, actor=sam)
     Remedy.objects.filter(pk=remedy.pk).update(state=RemedyState.APPLIED, applied_at=NOON)
     code, out = run()
     assert code == 1

@@ -38,8 +38,8 @@ def run_at_once(*calls):
 def test_two_agents_claiming_one_ticket_one_wins(alice, bob):
     ticket = ticket_in_state(State.REPORTED)
     outcomes = run_at_once(
-        lambda: services.start_review(ticket=ticket, actor=alice),
-        lambda: services.start_review(ticket=ticket, actor=bob),
+        lambda: services.fire("start_review", ticket=ticket, actor=alice),
+        lambda: services.fire("start_review", ticket=ticket, actor=bob),
     )
     refused = [outcome for outcome in outcomes if isinstance(outcome, TransitionNotAllowed)]
     assert len(refused) == 1, outcomes
@@ -51,8 +51,8 @@ def test_two_agents_claiming_one_ticket_one_wins(alice, bob):
 def test_reject_and_mark_duplicate_at_once_one_wins(alice, bob):
     ticket, original = ticket_in_state(State.IN_REVIEW), ticket_in_state(State.IN_REVIEW)
     outcomes = run_at_once(
-        lambda: services.reject(ticket=ticket, actor=alice, reason="Tidak valid."),
-        lambda: services.mark_duplicate(ticket=ticket, actor=bob, original=original.reference),
+        lambda: services.fire("reject", ticket=ticket, actor=alice, reason="Tidak valid."),
+        lambda: services.fire("mark_duplicate", ticket=ticket, actor=bob, original=original.reference),
     )
     assert sum(isinstance(outcome, TransitionNotAllowed) for outcome in outcomes) == 1, outcomes
     ticket.refresh_from_db()

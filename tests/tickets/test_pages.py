@@ -144,7 +144,7 @@ def test_status_page_needs_the_token(client):
 @pytest.mark.django_db
 def test_reply_from_the_status_page(client, alice):
     ticket = ticket_in_state(State.IN_REVIEW, assigned_to=alice)
-    services.request_info(ticket=ticket, actor=alice, message="Nomor seri kurang jelas.")
+    services.fire("request_info", ticket=ticket, actor=alice, message="Nomor seri kurang jelas.")
     page = client.get(f"/status/{ticket.reference}/?token={ticket.tracking_token}").content.decode()
     assert "Nomor seri kurang jelas." in page
     response = client.post(

@@ -10,7 +10,7 @@ from PIL import Image
 
 from refunds.models import LedgerEntry
 from tests.factories import ticket_in_state
-from tickets import services, tasks
+from tickets import roles, services, tasks
 from tickets.evidence import process_image
 from tickets.models import Evidence, State, Ticket
 
@@ -37,8 +37,8 @@ def reminders(ticket):
 
 
 def test_reminder_after_three_days_once(alice):
-    ticket = services.request_info(
-        ticket=ticket_in_state(State.IN_REVIEW), actor=alice, message="Mohon kirim bukti."
+    ticket = services.fire(
+        "request_info", ticket=ticket_in_state(State.IN_REVIEW), actor=alice, message="Mohon kirim bukti."
     )
     with later(2.9):
         tasks.run_workflow_timers()
@@ -53,18 +53,18 @@ def test_reminder_after_three_days_once(alice):
 
 
 def test_a_new_request_allows_a_new_reminder(alice):
-    ticket = services.request_info(ticket=ticket_in_state(State.IN_REVIEW), actor=alice, message="a")
+    ticket = services.fire("request_info", ticket=ticket_in_state(State.IN_REVIEW), actor=alice, message="a")
     with later(4):
         tasks.run_workflow_timers()
-        services.info_received(ticket=ticket)
-        services.request_info(ticket=ticket, actor=alice, message="b")
+        services.fire("info_received", ticket=ticket)
+        services.fire("request_info", ticket=ticket, actor=alice, message="b")
     with later(8):
         tasks.run_workflow_timers()
     assert reminders(ticket) == 4
 
 
 def test_close_unanswered_after_seven_days(alice):
-    ticket = services.request_info(ticket=ticket_in_state(State.IN_REVIEW), actor=alice, message="?")
+    ticket = services.fire("request_info", ticket=ticket_in_state(State.IN_REVIEW), actor=alice, message="?")
     with later(6.9):
         tasks.run_workflow_timers()
     ticket.refresh_from_db()
@@ -122,11 +122,11 @@ def test_erase_expired_after_retention_keeps_ledger(django_capture_on_commit_cal
 
     ticket = ticket_in_state(State.REPORTED, nik="3171010101900555", serials=["1234567890ABCDEFGHJKLM"])
     item = services.attach_evidence(ticket=ticket, name="x.png", image=process_image(_png()))
-    services.start_review(ticket=ticket, actor=alice)
-    services.propose_remedy(ticket=ticket, actor=alice, quantity=2)
-    services.approve(ticket=ticket, actor=sam)
+    services.fire("start_review", ticket=ticket, actor=alice)
+    services.fire("propose_remedy", ticket=ticket, actor=alice, quantity=2)
+    services.fire("approve", ticket=ticket, actor=sam)
     record_application(remedy_id=ticket.current_remedy.pk, provider_reference="P-1", gateway="ledger")
-    services.confirm(ticket=ticket)
+    services.fire("confirm", ticket=ticket, actor=roles.APPLICANT)
     storage, name = item.file.storage, item.file.name
 
     with later(179):

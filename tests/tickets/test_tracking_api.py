@@ -92,7 +92,9 @@ def test_status_reads_a_fixed_number_of_queries(client, django_assert_max_num_qu
 @pytest.mark.django_db
 def test_reply_moves_awaiting_info_back_to_review(client, alice):
     ticket = ticket_in_state(State.IN_REVIEW, assigned_to=alice)
-    services.request_info(ticket=ticket, actor=alice, message="Kirim tangkapan layar yang lebih jelas.")
+    services.fire(
+        "request_info", ticket=ticket, actor=alice, message="Kirim tangkapan layar yang lebih jelas."
+    )
     response = client.post(
         status_url(ticket) + "messages/",
         {"body": "Ini tangkapan layarnya", "evidence": upload()},
@@ -136,7 +138,7 @@ def test_empty_reply_is_refused_in_the_applicants_language(client):
 @pytest.mark.django_db
 def test_reply_with_a_hostile_file_stores_nothing(client, alice):
     ticket = ticket_in_state(State.IN_REVIEW, assigned_to=alice)
-    services.request_info(ticket=ticket, actor=alice, message="Kirim bukti.")
+    services.fire("request_info", ticket=ticket, actor=alice, message="Kirim bukti.")
     response = client.post(
         status_url(ticket) + "messages/",
         {"body": "bukti", "evidence": upload(b"GIF89a not really", "x.gif")},

@@ -1,0 +1,59 @@
+"""What the applicant is told, and what the conversation keeps, when the ticket workflow moves.
+
+Attached to the core's transitions and events (see tickets/workflow.py); each runs in the transaction
+of the change it follows, so the outbox holds its messages only if that change commits.
+"""
+
+from notifications import services, templates
+from notifications.models import Message
+from tickets import roles, workflow
+
+
+def tell_applicant(change, params):
+    """The notification a transition declares (`tells_applicant`), with its public words if any."""
+    declaration = workflow.spec(change.name).declaration
+    public = str(params.get(declaration.public) or "") if declaration.public else ""
+    staff = roles.actor_kind(change.actor) == "staff"
+    services.notify(
+        ticket=change.ticket,
+        event=declaration.tells_applicant,
+        author=change.actor if staff and public else None,
+        message=public,
+        remedy=change.ticket.current_remedy,
+    )
+
+
+def attach():
+    """Called once from the app's ready(): one handler per transition that tells the applicant."""
+    for name, spec in workflow.transitions().items():
+        if spec.declaration.tells_applicant:
+            workflow.on(name)(tell_applicant)
+
+
+@workflow.on("send_back")
+def note_for_the_proposer(change, params):
+    services.add_note(
+        ticket=change.ticket, author=change.actor, body=templates.sent_back_note(params["reason"])
+    )
+
+
+@workflow.on("report_created")
+def confirm_report(*, ticket, confirmation):
+    services.notify(ticket=ticket, event=confirmation)
+
+
+@workflow.on("info_reminder")
+def remind(*, ticket):
+    services.notify(ticket=ticket, event="info_reminder")
+
+
+@workflow.on("tracking_link")
+def send_tracking_link(*, ticket, channel):
+    services.notify(ticket=ticket, event="tracking_link", channels=[channel])
+
+
+@workflow.on("personal_data_erased")
+def redact_messages(*, ticket, redacted):
+    Message.objects.filter(ticket=ticket).update(
+        body=redacted, subject="", to_address="", from_address="", content_variables={}, media=[]
+    )

@@ -1,0 +1,51 @@
+"""What the ticket workflow sets off in remedies, attached to its transitions (see tickets/workflow.py).
+
+A proposal is created, approved, withdrawn or retried on the locked ticket before its state changes,
+in the same transaction; an approved remedy is handed to a worker once that transaction commits.
+"""
+
+from django.db import transaction
+
+from refunds import services
+from refunds.models import Remedy
+from tickets import workflow
+
+
+@workflow.on("propose_remedy", before=True)
+def create_proposal(change, params):
+    services.create_proposal(
+        ticket=change.ticket,
+        proposed_by=change.actor,
+        quantity=params.get("quantity"),
+        amount=params.get("amount"),
+        note=params.get("note") or "",
+    )
+
+
+@workflow.on("approve", before=True)
+def approve_proposal(change, params):
+    services.mark_approved(ticket=change.ticket, approved_by=change.actor, remedy_id=params.get("remedy_id"))
+
+
+@workflow.on("send_back", before=True)
+def withdraw_proposal(change, params):
+    services.withdraw(ticket=change.ticket, reason=params["reason"])
+
+
+@workflow.on("retry_remedy", before=True)
+def approve_again(change, params):
+    services.mark_retry(ticket=change.ticket)
+
+
+@workflow.on("approve")
+@workflow.on("retry_remedy")
+def schedule_application(change, params):
+    remedy_id = change.ticket.current_remedy.pk
+    transaction.on_commit(lambda: services.schedule_application(remedy_id))
+
+
+@workflow.on("personal_data_erased")
+def redact_payout(*, ticket, redacted):
+    Remedy.objects.filter(ticket=ticket).exclude(payout_account="").update(
+        payout_account=redacted, payout_name=redacted
+    )

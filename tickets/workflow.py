@@ -1,0 +1,151 @@
+"""What each workflow transition needs besides its states, declared once, and the hooks outer apps attach.
+
+The `@transition` decorators on `Ticket` are the one source of states and permissions. Each carries
+`custom=declare(...)`: its labels, its parameters and their validation, its button style and what the
+applicant is told. The service dispatch, the console's buttons and forms, the staff API and its
+schema and `available_transitions` are all derived from these declarations.
+
+`tickets` is the core and imports neither `refunds` nor `notifications`. What a transition sets off in
+those apps (create or approve a remedy, tell the applicant) is attached from there with `on(...)`, and
+run by the transition's service inside its transaction: `before` hooks on the locked ticket before the
+state changes (they may refuse with `InvalidParameter`), `after` hooks once it changed. Other domain
+events (a report received, a reminder due) use the same registry through `emit()`.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from tickets import roles
+
+# --- declarations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a transition, as a form field, an API field and its validation."""
+
+    name: str
+    label: Promise | str
+    kind: str = "textarea"  # textarea | number | text (the console's input)
+    required: bool = False
+    missing: Promise | str = ""  # the refusal when a required parameter is left empty
+    applies: Callable[[Any], bool] | None = None  # the console shows it only for tickets where True
+    initial: Callable[[Any], Any] | None = None  # the console's prefilled value
+    help: Promise | str = ""  # the staff API schema's description
+
+    def shown_for(self, ticket):
+        return self.applies is None or self.applies(ticket)
+
+
+NOTE = Param("note", _("Note (optional)"), help=_("A note for the log."))
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """Everything about a transition that is not its states or its permission."""
+
+    label: Promise | str
+    params: tuple[Param, ...] = (NOTE,)
+    danger: bool = False  # the console paints the button as destructive
+    tells_applicant: str = ""  # the notification event sent when it fires ('' = nothing)
+    public: str = ""  # the parameter shown to the applicant as the public note of the log
+    note_from: str = ""  # the parameter logged as the note when `note` is empty
+    passes_actor: bool = False  # the model method takes the actor (`actor=`)
+    console: bool = True  # offered as a button to staff (system transitions never are)
+
+    def param(self, name):
+        return next((param for param in self.params if param.name == name), None)
+
+
+def declare(label, **kwargs):
+    """The `custom=` of a `@transition`: `@transition(..., custom=declare(_("Reject"), danger=True))`."""
+    params = kwargs.pop("params", (NOTE,))
+    return {"declaration": Declaration(label=label, params=tuple(params), **kwargs)}
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """One transition of the ticket workflow as the rest of the code sees it."""
+
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    permission: Callable
+    declaration: Declaration
+
+    @property
+    def system_only(self):
+        """Fired by the system alone: never a button, never reachable through the staff API."""
+        return self.permission is roles.is_system
+
+
+def transitions():
+    """name -> TransitionSpec for every transition of `Ticket.state`, by name."""
+    global _specs
+    if _specs is None:
+        Ticket = apps.get_model("tickets", "Ticket")
+        specs = {}
+        for transition in Ticket._meta.get_field("state").get_all_transitions(Ticket):
+            spec = specs.get(transition.name)
+            sources = (spec.sources if spec else ()) + (transition.source,)
+            specs[transition.name] = TransitionSpec(
+                name=transition.name,
+                sources=sources,
+                target=transition.target,
+                permission=transition.permission,
+                declaration=transition.custom["declaration"],
+            )
+        _specs = specs
+    return _specs
+
+
+_specs = None
+
+
+def spec(name):
+    return transitions().get(name)
+
+
+# --- hooks ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hooks:
+    before: dict[str, list[Callable]] = field(default_factory=lambda: defaultdict(list))
+    after: dict[str, list[Callable]] = field(default_factory=lambda: defaultdict(list))
+
+
+_hooks = Hooks()
+
+
+def on(event, *, before=False):
+    """Attach a handler to a transition (by name) or another domain event; returns the function.
+
+    A transition's handler is called as `handler(change, params)`; an event's as `handler(**kwargs)`.
+    """
+
+    def register(handler):
+        (_hooks.before if before else _hooks.after)[event].append(handler)
+        return handler
+
+    return register
+
+
+def before_hooks(event):
+    return list(_hooks.before.get(event, ()))
+
+
+def after_hooks(event):
+    return list(_hooks.after.get(event, ()))
+
+
+def emit(event, **kwargs):
+    """Run the handlers of a domain event that is not a transition (inside the caller's transaction)."""
+    for handler in after_hooks(event):
+        handler(**kwargs)
