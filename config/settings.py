@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tickets",
     "refunds",
     "notifications",
+    "desk",
 ]
 
 MIDDLEWARE = [

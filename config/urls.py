@@ -13,13 +13,13 @@ admin.site.enable_nav_sidebar = False  # the ticket list needs the width; the in
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("admin/dashboard/", include("tickets.dashboard")),  # before admin.site.urls
+    path("admin/dashboard/", include("desk.console.urls")),  # before admin.site.urls
     path("admin/", admin.site.urls),
-    path("api/v1/", include("tickets.api_urls")),
-    path("api/v1/", include("refunds.api_urls")),
+    path("api/v1/", include("desk.applicant.api_urls")),
+    path("api/v1/", include("desk.staff_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("tickets.urls")),
+    path("", include("desk.applicant.urls")),
 ]

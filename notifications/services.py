@@ -6,18 +6,15 @@ after it commits, so a rollback sends nothing and a crash after commit loses not
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from notifications import templates
 from notifications.models import Direction, Message, MessageChannel, MessageStatus
+from tickets.exceptions import InvalidParameter
+from tickets.links import tracking_url
 
 log = logging.getLogger(__name__)
-
-
-def tracking_url(ticket):
-    return f"{settings.PUBLIC_BASE_URL}/status/{ticket.reference}/?token={ticket.tracking_token}"
 
 
 def _contact_channels(ticket):
@@ -147,8 +144,6 @@ def add_note(*, ticket, author, body):
 
 def send_reply(*, ticket, author, channel, body):
     """An agent's reply on WhatsApp or email, or an internal note: the one entry point for staff."""
-    from tickets.exceptions import InvalidParameter
-
     body = (body or "").strip()
     if not body:
         raise InvalidParameter(_("Write the message."), field="body")

@@ -18,6 +18,7 @@ from refunds.services import approve_remedies
 from tickets import roles
 from tickets import services as tickets
 from tickets.exceptions import WorkflowError
+from tickets.masking import mask
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -156,9 +157,7 @@ class RemedyAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("payout account"))
     def masked_payout_account(self, obj):
-        from refunds.api import mask_account
-
-        return mask_account(obj.payout_account)
+        return mask(obj.payout_account)
 
 
 @admin.register(LedgerEntry)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from refunds.gateways import GatewayError, gateway_for
 from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
+from tickets import services as tickets
 from tickets.exceptions import InvalidParameter, TransitionNotAllowed, WorkflowError
 from tickets.models import Category, RemedyPreference
 
@@ -114,8 +115,6 @@ class ApprovalResult:
 
 def approve_remedies(*, ids, actor):
     """Approve each remedy on its own (its own transaction, four eyes included); report per item."""
-    from tickets import services as tickets
-
     found = Remedy.objects.select_related("ticket").in_bulk(
         [remedy_id for remedy_id in ids if isinstance(remedy_id, int)]
     )
@@ -202,8 +201,6 @@ def record_application(*, remedy_id, provider_reference, gateway):
     Runs once per remedy: the remedy row is locked and must still be approved; the ledger's one-to-one
     key on the remedy makes a second entry impossible even so.
     """
-    from tickets import services as tickets
-
     with transaction.atomic():
         remedy = Remedy.objects.select_for_update().select_related("ticket").get(pk=remedy_id)
         if remedy.state != RemedyState.APPROVED:
@@ -234,8 +231,6 @@ def record_application(*, remedy_id, provider_reference, gateway):
 
 def record_failure(*, remedy_id, error):
     """Retries are exhausted or the provider refused for good: the ticket goes to remedy_failed."""
-    from tickets import services as tickets
-
     with transaction.atomic():
         remedy = Remedy.objects.select_for_update().select_related("ticket").get(pk=remedy_id)
         if remedy.state != RemedyState.APPROVED:

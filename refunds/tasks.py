@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from refunds import services
 from refunds.gateways import GatewayError
+from refunds.reconciliation import reconcile
 
 MAX_RETRIES = 12
 
@@ -44,7 +45,5 @@ def sweep_remedies():
 @shared_task
 def reconcile_yesterday():
     """Compare yesterday's ledger with the remedies (Jakarta days) and store what differs."""
-    from refunds.reconciliation import reconcile
-
     day = timezone.localdate() - timedelta(days=1)
     return len(reconcile(day=day))

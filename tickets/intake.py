@@ -20,9 +20,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from notifications.services import tracking_url
 from tickets import ratelimit, services
 from tickets.evidence import EvidenceError, check_image, process_image
+from tickets.links import tracking_url
 from tickets.models import (
     Category,
     IdempotencyRecord,

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -183,11 +183,11 @@ BACKLOG_BUCKETS = [  # (label, lower bound in hours, upper bound in hours)
 ]
 
 
-def _days(today, days):
+def days_ending(today, days):
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
-def _start_of(day):
+def start_of(day):
     return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
 
 
@@ -198,7 +198,7 @@ def tickets_per_state():
 
 def opened_and_resolved_per_day(days=DASHBOARD_DAYS):
     today = timezone.localdate()
-    since = _start_of(today - timedelta(days=days - 1))
+    since = start_of(today - timedelta(days=days - 1))
     opened = dict(
         Ticket.objects.filter(created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
@@ -214,7 +214,7 @@ def opened_and_resolved_per_day(days=DASHBOARD_DAYS):
         .values_list("day")
         .annotate(n=Count("id"))
     )
-    return [(day, opened.get(day, 0), resolved.get(day, 0)) for day in _days(today, days)]
+    return [(day, opened.get(day, 0), resolved.get(day, 0)) for day in days_ending(today, days)]
 
 
 def backlog_age():
@@ -240,30 +240,3 @@ def sla_breaches_per_state():
     row = Ticket.objects.filter(state__in=list(settings.SLA_HOURS)).aggregate(**aggregates)
     labels = dict(State.choices)
     return [(labels.get(state, state), row[state], state) for state in settings.SLA_HOURS]
-
-
-def remedies_awaiting_approval():
-    from refunds.models import Remedy, RemedyState
-
-    row = Remedy.objects.filter(state=RemedyState.PROPOSED).aggregate(
-        n=Count("id"), stamps=Sum("quantity"), rupiah=Sum("amount")
-    )
-    return {"count": row["n"] or 0, "stamps": row["stamps"] or 0, "rupiah": row["rupiah"] or 0}
-
-
-def ledger_per_day(days=DASHBOARD_DAYS):
-    """Stamps restored and rupiah refunded per day, from the append-only ledger."""
-    from refunds.models import LedgerEntry
-
-    today = timezone.localdate()
-    since = _start_of(today - timedelta(days=days - 1))
-    rows = {
-        day: (stamps or 0, rupiah or 0)
-        for day, stamps, rupiah in LedgerEntry.objects.filter(created_at__gte=since)
-        .annotate(day=TruncDate("created_at"))
-        .order_by()
-        .values_list("day")
-        .annotate(stamps=Sum("quantity"), rupiah=Sum("amount"))
-        .values_list("day", "stamps", "rupiah")
-    }
-    return [(day, *rows.get(day, (0, 0))) for day in _days(today, days)]

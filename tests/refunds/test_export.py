@@ -9,10 +9,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from refunds import services
-from refunds.api import mask_account
 from refunds.models import Remedy
 from tests.refunds.helpers import quota_proposal, refund_proposal
 from tickets import services as tickets
+from tickets.masking import mask, mask_nik
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/remedies/export/"
@@ -112,4 +112,8 @@ def test_cells_that_look_like_formulas_are_neutralised(alice, sam, fin):
     [("BCA 1234567890", "BCA ******7890"), ("081234567890", "********7890"), ("123", "123"), ("", "")],
 )
 def test_mask_account(value, masked):
-    assert mask_account(value) == masked
+    assert mask(value) == masked
+
+
+def test_mask_nik_keeps_region_and_last_four():
+    assert mask_nik("3171010101900123") == "3171********0123"

@@ -195,7 +195,7 @@ LINK = "http://127.0.0.1:8000/status/EMT-ABCDEFG/?token=t0k3n"
     ],
 )  # fmt: skip
 def test_status_page_messages_drop_the_link_and_the_words_announcing_it(body, shown):
-    from tickets.views import without_link
+    from desk.applicant.pages import without_link
 
     assert without_link(body, LINK) == shown
 

@@ -14,9 +14,11 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from tickets import console, selectors, services
-from tickets.console import mask, sla_badge, state_badge
+from desk.console import ticket_page as console
+from desk.console.ticket_page import sla_badge, state_badge
+from tickets import selectors, services
 from tickets.exceptions import WorkflowError
+from tickets.masking import mask_nik
 from tickets.models import State, Ticket
 
 SHORT_CATEGORY = {
@@ -123,9 +125,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("applicant"))
     def applicant_column(self, ticket):
-        return format_html(
-            "{}<br><small class='nik'>NIK {}</small>", ticket.full_name, mask(ticket.nik, short=True)
-        )
+        return format_html("{}<br><small class='nik'>NIK {}</small>", ticket.full_name, mask_nik(ticket.nik))
 
     @admin.display(description=_("age"), ordering="created_at")
     def age_column(self, ticket):

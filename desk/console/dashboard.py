@@ -12,12 +12,13 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from desk.console.charts import bar_chart, hbar_chart
+from refunds import selectors as remedy_selectors
 from tickets import roles, selectors
-from tickets.charts import bar_chart, hbar_chart
 
 
 def _tables():
@@ -39,7 +40,7 @@ def _compute_tables():
     per_day = selectors.opened_and_resolved_per_day()
     backlog = selectors.backlog_age()
     breaches = selectors.sla_breaches_per_state()
-    ledger = selectors.ledger_per_day()
+    ledger = remedy_selectors.ledger_per_day()
     return {
         "states": (
             _("Tickets per state"),
@@ -112,7 +113,7 @@ def dashboard(request):
         **admin.site.each_context(request),
         "title": _("Supervisors' dashboard"),
         "sections": sections,
-        "awaiting": selectors.remedies_awaiting_approval(),
+        "awaiting": remedy_selectors.remedies_awaiting_approval(),
         "awaiting_url": _awaiting_url(),
         "breached_url": reverse("admin:tickets_ticket_changelist") + "?sla=breached",
         "breaches": breaches,
@@ -143,9 +144,3 @@ def dashboard_csv(request, slug):
     writer.writerow(headings)
     writer.writerows(rows)
     return response
-
-
-urlpatterns = [
-    path("", admin.site.admin_view(dashboard), name="dashboard"),
-    path("<slug:slug>.csv", admin.site.admin_view(dashboard_csv), name="dashboard-csv"),
-]

@@ -19,6 +19,7 @@ from refunds.models import Remedy, RemedyKind
 from refunds.reconciliation import day_bounds
 from refunds.services import approve_remedies
 from tickets import roles
+from tickets.masking import mask
 
 MAX_BULK = 1000
 MAX_EXPORT_DAYS = 366
@@ -69,19 +70,6 @@ class BulkApprovalView(APIView):
         return Response({"results": [result.as_dict() for result in results]})
 
 
-def mask_account(value):
-    """Every digit but the last four hidden: `BCA 1234567890` -> `BCA ******7890`."""
-    digits = sum(char.isdigit() for char in value)
-    hidden, shown = max(digits - 4, 0), []
-    for char in value:
-        if char.isdigit() and hidden:
-            shown.append("*")
-            hidden -= 1
-        else:
-            shown.append(char)
-    return "".join(shown)
-
-
 def _cell(value):
     """A cell spreadsheets will not run as a formula."""
     text = "" if value is None else str(value)
@@ -129,7 +117,7 @@ def export_rows(start, end):
             remedy.quantity if remedy.quantity is not None else "",
             remedy.amount if remedy.amount is not None else "",
             remedy.payout_method if refund else "",
-            mask_account(remedy.payout_account) if refund else "",
+            mask(remedy.payout_account) if refund else "",
             remedy.proposed_by.get_username(),
             remedy.approved_by.get_username() if remedy.approved_by else "",
             remedy.provider_reference,

@@ -24,9 +24,9 @@ from django.views.decorators.http import require_POST
 
 from notifications import services as notifications
 from notifications.models import CannedReply, MessageChannel
-from notifications.services import tracking_url
 from tickets import roles, selectors, services, workflow
 from tickets.exceptions import WorkflowError
+from tickets.links import tracking_url
 from tickets.models import State, Ticket
 
 
@@ -62,14 +62,6 @@ STATE_COLOURS = {
     State.DUPLICATE: "#9ca3af",
     State.REMEDY_FAILED: "#dc2626",
 }
-
-
-def mask(value, keep=4, short=False):
-    """`••••••••••••0001`-style masking for lists: enough to tell records apart, not to copy them."""
-    value = value or ""
-    if len(value) <= keep:
-        return "•" * len(value)
-    return ("…" if short else "•" * (len(value) - keep)) + value[-keep:]
 
 
 def state_badge(ticket):

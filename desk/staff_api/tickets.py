@@ -27,6 +27,7 @@ from notifications.models import Message, MessageChannel
 from refunds.models import Remedy, RemedyState
 from tickets import roles, selectors, services, workflow
 from tickets.exceptions import WorkflowError
+from tickets.masking import mask_nik
 from tickets.models import Category, Evidence, State, Ticket, TicketTransition
 
 
@@ -37,11 +38,6 @@ class IsAgent(BasePermission):
 
     def has_permission(self, request, view):
         return roles.is_agent(None, request.user)
-
-
-def mask_nik(nik):
-    """The NIK as agents see it in lists: the region code and the last four digits."""
-    return f"{nik[:4]}{'*' * (len(nik) - 8)}{nik[-4:]}" if len(nik) > 8 else "*" * len(nik)
 
 
 # --- token login --------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from tickets import roles
+
 register = template.Library()
 
 
@@ -86,8 +88,6 @@ def get_item(mapping, key):
 @register.inclusion_tag("admin/tickets/index_links.html", takes_context=True)
 def console_links(context):
     """The help desk's entry points on the admin index: my tickets, the queue, the dashboard."""
-    from tickets import roles
-
     user = context["request"].user
     return {
         "show": roles.is_agent(None, user) or roles.is_supervisor(None, user),

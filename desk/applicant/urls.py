@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets import views
+from desk.applicant import pages as views
 
 urlpatterns = [
     path("", views.landing, name="landing"),

@@ -17,13 +17,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from desk.applicant import tracking
+from desk.applicant.api import ApplicantMessageSerializer
 from notifications.conversation import add_applicant_message, applicant_reopen
-from notifications.services import tracking_url
-from tickets import intake, ratelimit, roles, services, tracking
-from tickets.api import ApplicantMessageSerializer
+from tickets import intake, ratelimit, roles, services
 from tickets.exceptions import WorkflowError
 from tickets.forms import HONEYPOT_FIELD, ReportPage, form_data
 from tickets.intake import plain_errors, receive_report
+from tickets.links import tracking_url
 from tickets.models import Evidence, State
 
 FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", "kept_evidence", HONEYPOT_FIELD)

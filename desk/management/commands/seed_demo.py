@@ -5,7 +5,7 @@ import io
 
 from django.core.management.base import BaseCommand
 
-from tickets import demo
+from desk import demo
 
 
 class Command(BaseCommand):

@@ -21,8 +21,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from desk.applicant import tracking
 from notifications.conversation import add_applicant_message, applicant_reopen
-from tickets import ratelimit, services, tracking
+from tickets import ratelimit, services
 from tickets.exceptions import WorkflowError
 from tickets.intake import (
     ReportSerializer,
