@@ -1,7 +1,7 @@
 """Settings for the e-meterai refund and complaint desk, read from the environment.
 
 Every variable is optional: without any, the product runs embedded (SQLite, tasks in-process,
-console email and WhatsApp, local files). CONTRACT.md lists the variables operators rely on.
+console email and WhatsApp, local files). README.md, "Configuration", lists the variables operators rely on.
 """
 
 import json
@@ -129,7 +129,6 @@ AUTH_PASSWORD_VALIDATORS = [
 # Language and time: Bahasa Indonesia first, English too; Jakarta time.
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True
@@ -271,6 +270,8 @@ SLA_HOURS = {
     "approved": env_int("SLA_APPROVED_HOURS", 2),
     "remedy_failed": env_int("SLA_REMEDY_FAILED_HOURS", 4),
 }
+# The console dashboard's figures read the open tickets whole; they are cached this long.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 
 # Evidence limits.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)

@@ -43,11 +43,6 @@ class MessageQuerySet(models.QuerySet):
     def public(self):
         return self.exclude(channel=MessageChannel.NOTE)
 
-    def outbox(self):
-        return self.filter(direction=Direction.OUTBOUND, status=MessageStatus.QUEUED).exclude(
-            channel__in=[MessageChannel.NOTE, MessageChannel.WEB]
-        )
-
 
 class Message(models.Model):
     """A message on a ticket: inbound from the applicant, outbound to them, or an internal note.

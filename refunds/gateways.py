@@ -1,7 +1,7 @@
 """The stamping platform and the payout provider, each behind one interface: `apply(remedy)`.
 
 `LedgerGateway` is the embedded default: the remedy is recorded in our own ledger only.
-The HTTP gateways speak CONTRACT.md's provider protocol; every failure says whether it is final.
+The HTTP gateways speak the providers' protocol (README, "Providers"); every failure says whether it is final.
 """
 
 import requests

@@ -22,10 +22,10 @@ class RemedyState(models.TextChoices):
 
 
 class Remedy(models.Model):
-    """One proposal to restore quota or refund money; applied at most once under its idempotency key.
+    """One proposal to restore quota (a quota adjustment) or refund money (a refund), by `kind`.
 
-    `QuotaAdjustment` and `Refund` are the two kinds, as proxies over this one table so that bulk
-    approval and the ledger share one id space.
+    Both kinds share one table, so that bulk approval and the ledger share one id space; each is
+    applied at most once under its idempotency key.
     """
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="remedies")
@@ -81,30 +81,6 @@ class Remedy(models.Model):
         if self.is_quota:
             return f"{self.quantity} e-meterai"
         return f"Rp {self.amount:,}".replace(",", ".")
-
-
-class QuotaAdjustmentManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(kind=RemedyKind.QUOTA)
-
-
-class RefundManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(kind=RemedyKind.REFUND)
-
-
-class QuotaAdjustment(Remedy):
-    objects = QuotaAdjustmentManager()
-
-    class Meta:
-        proxy = True
-
-
-class Refund(Remedy):
-    objects = RefundManager()
-
-    class Meta:
-        proxy = True
 
 
 class AwaitingApprovalManager(models.Manager):

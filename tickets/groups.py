@@ -14,8 +14,6 @@ AGENT_PERMISSIONS = [
     "notifications.add_message",
     "notifications.view_cannedreply",
     "refunds.view_remedy",
-    "refunds.view_quotaadjustment",
-    "refunds.view_refund",
 ]
 SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
     "tickets.supervise_ticket",
@@ -29,8 +27,6 @@ SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
 FINANCE_PERMISSIONS = [
     "tickets.export_remedies",
     "refunds.view_remedy",
-    "refunds.view_quotaadjustment",
-    "refunds.view_refund",
     "refunds.view_ledgerentry",
     "refunds.view_reconciliationmismatch",
 ]

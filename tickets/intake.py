@@ -1,6 +1,6 @@
 """Receiving a report, shared by the JSON API and the report form: validation, limits, idempotency.
 
-`ReportSerializer` holds every rule of CONTRACT.md's `POST /api/v1/reports/`; `receive_report` runs the
+`ReportSerializer` holds every rule of `POST /api/v1/reports/`; `receive_report` runs the
 whole intake (rate limits, validation, evidence checks, idempotency, `services.submit_report`) and
 answers with an `Outcome` that each entry point renders its own way.
 """
@@ -88,7 +88,7 @@ class RupiahField(serializers.Field):
 
 
 class ReportSerializer(serializers.Serializer):
-    """A new report (CONTRACT.md, `POST /api/v1/reports/`)."""
+    """A new report (`POST /api/v1/reports/`)."""
 
     category = serializers.ChoiceField(choices=Category.choices)
     full_name = serializers.CharField(max_length=200)

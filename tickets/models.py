@@ -155,7 +155,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "created_at"]),
             models.Index(fields=["assigned_to", "state"]),
             models.Index(fields=["category", "state"]),
-            # The help-desk console's list, filters and search (issue 6; see tickets/selectors.py).
+            # The help-desk console's list, filters and search (see tickets/selectors.py).
             models.Index(fields=["created_at", "id"], name="ticket_list_order_idx"),
             models.Index(fields=["category", "created_at"], name="ticket_category_created_idx"),
             models.Index(fields=["channel", "created_at"], name="ticket_channel_created_idx"),
@@ -228,7 +228,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         window = timedelta(days=settings.REOPEN_WINDOW_DAYS)
         return timezone.now() - self.state_changed_at <= window
 
-    # --- the workflow (DESIGN.md's table) -----------------------------------------------------
+    # --- the workflow (README, "Architecture", has its table) -----------------------------------------------------
     # Each transition's `custom=declare(...)` says everything else about it (tickets/workflow.py):
     # the console's buttons and forms, the staff API and its schema and the dispatch derive from it.
 

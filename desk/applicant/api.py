@@ -1,7 +1,7 @@
-"""The applicant API (CONTRACT.md, "Applicant API"): report, follow, reply, confirm. No account needed.
+"""The applicant API: report, follow, reply, confirm. No account needed.
 
 Errors are `{"errors": {"field": ["message", ...]}}` in the language of Accept-Language (Indonesian
-when absent). Validation lives in `tickets.intake`, the status in `tickets.tracking`, changes in
+when absent). Validation lives in `tickets.intake`, the status in `desk.applicant.tracking`, changes in
 `tickets.services`.
 """
 

@@ -24,7 +24,7 @@ from tickets import roles, selectors
 def _tables():
     """Each dashboard table: slug -> (title, column headings, rows), cached for a minute (the counts
     over all open tickets take a few hundred milliseconds at a million tickets)."""
-    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 60)
+    seconds = settings.DASHBOARD_CACHE_SECONDS
     if not seconds:
         return _compute_tables(), timezone.localtime()
     key = f"tickets:dashboard:{translation.get_language()}"

@@ -1,4 +1,4 @@
-"""The staff API of CONTRACT.md: token login, the ticket list and detail, transitions and messages.
+"""The staff API: token login, the ticket list and detail, transitions and messages.
 
 Views validate input, call one service and render the result; the workflow's rules live in
 `tickets.services`. The search is the console's (`tickets.selectors.search_q`); the API's own

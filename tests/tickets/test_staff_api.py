@@ -1,4 +1,4 @@
-"""The staff API of CONTRACT.md: token login, list and search, detail, transitions and messages."""
+"""The staff API: token login, list and search, detail, transitions and messages."""
 
 import pytest
 from django.core.cache import cache

@@ -1,4 +1,4 @@
-"""The ticket workflow of DESIGN.md: every transition from every state, who may fire it, and its log."""
+"""The ticket workflow: every transition from every state, who may fire it, and its log."""
 
 import pytest
 
@@ -10,7 +10,7 @@ from tickets.models import Category, State, TicketTransition
 
 pytestmark = pytest.mark.django_db
 
-# DESIGN.md's table (plus `resolve`, for complaints of category `other`, which have no remedy).
+# The workflow's table (README, "Architecture"), `resolve` included.
 ALLOWED_FROM = {
     "start_review": {State.REPORTED},
     "request_info": {State.IN_REVIEW},
@@ -55,7 +55,7 @@ def _remedies_wait(settings):
 
 
 def fire(name, ticket, *, alice, sam, original=None):
-    """Fire `name` as the actor DESIGN.md names, with valid parameters."""
+    """Fire `name` as the actor the workflow names, with valid parameters."""
 
     def call(**kwargs):
         return services.fire(name, **kwargs)
@@ -164,6 +164,8 @@ def test_finance_may_not_work_tickets(name, state, params, fin):
 def test_supervisors_may_work_tickets_too(name, state, params, sam):
     ticket = ticket_in_state(state)
     services.perform_transition(ticket=ticket, name=name, actor=sam, params=params)
+    log = ticket.transitions.get(name=name)
+    assert (log.actor, log.source) == (sam, state)
 
 
 @pytest.mark.parametrize(
