@@ -18,33 +18,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from mailparser_reply import EmailReplyParser
-from mailparser_reply.constants import MAIL_LANGUAGES, QUOTED_MATCH_INCLUDE
 
 from notifications import conversation
 from notifications.models import Direction, Message, MessageChannel, MessageStatus
+from notifications.replies import visible_reply
 
 log = logging.getLogger(__name__)
 
 REFERENCE_RE = re.compile(r"\b(EMT-[2-9A-HJKMNP-TV-Z]{7})\b", re.IGNORECASE)
 MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
-
-# mail-parser-reply knows no Indonesian: Gmail's "Pada ... menulis:", Outlook's "Dari:/Dikirim:" block
-# and "-----Pesan Asli-----".
-MAIL_LANGUAGES.setdefault(
-    "id",
-    {
-        "wrote_header": r"^(" + QUOTED_MATCH_INCLUDE + r"Pada\s(?:.+?\s?.+?)\s?menulis:)$"
-        r"|^(-{5,} ?Pesan Asli ?-{5,})$",
-        "from_header": r"((?:(?:^|\n|\n"
-        + QUOTED_MATCH_INCLUDE
-        + r")[* ]*(?:Dari|Dikirim|Kepada|Perihal|Subjek|Tanggal|Cc):[ *]*(?:\s{,2}).*){2,}(?:\n.*){,1})",
-        "disclaimers": ["Penafian:", "Pemberitahuan Kerahasiaan:"],
-        "signatures": ["Salam,", "Hormat saya", "Terima kasih,", "Terima kasih banyak,"],
-        "sent_from": "Dikirim dari|Sent from my",
-    },
-)
-REPLY_LANGUAGES = ["id", "en"]
 
 
 class InvalidEmail(Exception):
@@ -114,13 +96,8 @@ def _content(part):
 
 
 def strip_quoted(text):
-    """Only what the applicant wrote now: the quoted history and the signature go."""
-    text = text.replace("\r\n", "\n").strip()
-    if not text:
-        return ""
-    reply = EmailReplyParser(languages=REPLY_LANGUAGES).read(text)
-    latest = reply.replies[0].body if reply.replies else text
-    return (latest or "").strip() or text
+    """Only what the applicant wrote now: the quoted history and the signature go (the raw mail stays)."""
+    return visible_reply(text.replace("\r\n", "\n")).strip()
 
 
 def images_of(email):

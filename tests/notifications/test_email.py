@@ -106,7 +106,7 @@ def thread_ticket(db):
             "Dokumennya surat lamaran CPNS.",
         ),
         ("gmail_reply_en_with_screenshot.eml", "Hi, here is the screenshot of my stamping history."),
-        ("outlook_reply_en.eml", "The order id is INV/2026/11/0042, paid by QRIS."),
+        ("outlook_reply_en.eml", "The order id is INV/2026/11/0042, paid by QRIS.\n\nRegards,\nAndi"),
         ("outlook_reply_id.eml", "Baik, kuota saya sudah kembali. Terima kasih banyak atas bantuannya."),
         ("outlook_original_message_id.eml", "Nomor pesanan saya INV/2026/11/0077."),
         ("apple_mail_en.eml", "The document was my CPNS application letter."),
