@@ -382,7 +382,7 @@ def erase_personal_data(*, ticket, actor, note=""):
     redactions; the workflow log keeps who, when and which states (with notes redacted) and records
     the erasure itself. Safe to run twice: an erased ticket is left as it is (and None returned).
     """
-    from notifications.models import Message
+    from notifications.models import InboundEmail, Message
     from refunds.models import Remedy
 
     if actor is not roles.SYSTEM and not roles.is_agent(ticket, actor):
@@ -405,6 +405,7 @@ def erase_personal_data(*, ticket, actor, note=""):
         Message.objects.filter(ticket=locked).update(
             body=REDACTED, subject="", to_address="", from_address="", content_variables={}, media=[]
         )
+        InboundEmail.objects.filter(message__ticket=locked).update(raw=b"", sender="", subject="", size=0)
         Remedy.objects.filter(ticket=locked).exclude(payout_account="").update(
             payout_account=REDACTED, payout_name=REDACTED
         )
