@@ -233,6 +233,9 @@ TWILIO_API_URL = env("TWILIO_API_URL", "https://api.twilio.com").rstrip("/")
 TWILIO_CONTENT_SIDS = json.loads(env("TWILIO_CONTENT_SIDS", "{}"))
 INBOUND_EMAIL_SECRET = env("INBOUND_EMAIL_SECRET")
 INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 60 * 1024 * 1024)
+# A MIME bomb (thousands of parts, deep nesting) is refused before it is parsed in full.
+INBOUND_EMAIL_MAX_PARTS = env_int("INBOUND_EMAIL_MAX_PARTS", 100)
+INBOUND_EMAIL_MAX_DEPTH = env_int("INBOUND_EMAIL_MAX_DEPTH", 10)
 # Outbox: a claim older than this is a worker that died mid-send; the sweep leaves younger ones alone.
 OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300)
 OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)

@@ -4,17 +4,28 @@ import string
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import CannedReply, Message
+from notifications.models import CannedReply, InboundEmail, Message
 
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "ticket", "direction", "channel", "event", "status", "error_text"]
+    list_display = [
+        "created_at",
+        "ticket",
+        "direction",
+        "channel",
+        "event",
+        "status",
+        "held_reason",
+        "error_text",
+    ]
     ordering = ["-created_at", "-id"]
-    list_filter = ["status", "channel", "direction", "event"]
+    list_filter = ["status", "channel", "direction", "held_reason", "event"]
     list_select_related = ["ticket"]
     search_fields = ["ticket__reference", "provider_id", "to_address", "from_address"]
     date_hierarchy = "created_at"
@@ -26,8 +37,10 @@ class MessageAdmin(admin.ModelAdmin):
         "author",
         "to_address",
         "from_address",
+        "held_reason",
         "subject",
         "body",
+        "original_email",
         "status",
         "error_code",
         "error_text",
@@ -51,8 +64,62 @@ class MessageAdmin(admin.ModelAdmin):
     def error_text(self, message):
         return message.error_text
 
+    @admin.display(description=_("original email"))
+    def original_email(self, message):
+        inbound = InboundEmail.objects.filter(message=message).only("pk").first()
+        if inbound is None:
+            return "-"
+        url = reverse("admin:notifications_inboundemail_change", args=[inbound.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Show the raw message"))
+
     def has_add_permission(self, request):
         return False  # replies go through the ticket (notifications.services.send_reply)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    """Every inbound email as received, read or not: what a shown reply was taken from, and refusals."""
+
+    list_display = ["received_at", "sender", "subject", "state", "size", "message"]
+    list_filter = ["state"]
+    search_fields = ["sender", "subject", "email_message_id", "message__ticket__reference"]
+    date_hierarchy = "received_at"
+    fields = [
+        "received_at",
+        "sender",
+        "subject",
+        "email_message_id",
+        "state",
+        "error",
+        "attempts",
+        "processed_at",
+        "message",
+        "size",
+        "raw_message",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("message__ticket")
+        viewing_one = getattr(request.resolver_match, "url_name", "").endswith("_change")
+        return queryset if viewing_one else queryset.defer("raw")
+
+    @admin.display(description=_("raw message"))
+    def raw_message(self, inbound):
+        return format_html(
+            '<details><summary>{}</summary><pre style="white-space: pre-wrap">{}</pre></details>',
+            _("Show the message exactly as received"),
+            inbound.raw_text,
+        )
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

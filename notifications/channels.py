@@ -226,7 +226,7 @@ def thread_ids(message):
         Message.objects.filter(ticket_id=message.ticket_id, channel=MessageChannel.EMAIL)
         .exclude(pk=message.pk)
         .exclude(provider_id="")
-        .filter(created_at__lte=message.created_at)
+        .filter(created_at__lte=message.created_at, held_reason="")
         .order_by("created_at", "id")
         .values_list("provider_id", flat=True)
     )

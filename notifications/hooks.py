@@ -5,7 +5,7 @@ of the change it follows, so the outbox holds its messages only if that change c
 """
 
 from notifications import services, templates
-from notifications.models import Message
+from notifications.models import InboundEmail, Message
 from tickets import roles, workflow
 
 
@@ -57,3 +57,4 @@ def redact_messages(*, ticket, redacted):
     Message.objects.filter(ticket=ticket).update(
         body=redacted, subject="", to_address="", from_address="", content_variables={}, media=[]
     )
+    InboundEmail.objects.filter(message__ticket=ticket).update(raw=b"", sender="", subject="", size=0)

@@ -295,7 +295,10 @@ def media_due_for_sweep(now=None):
 @csrf_exempt
 @require_POST
 def email_webhook(request):
-    """A raw RFC 822 message as the body, authenticated by X-Inbound-Secret; off without a secret."""
+    """A raw RFC 822 message as the body, authenticated by X-Inbound-Secret; off without a secret.
+
+    Only stored here (202); a worker reads it, so a MIME bomb never holds a web worker.
+    """
     from notifications import mail
 
     secret = settings.INBOUND_EMAIL_SECRET
@@ -313,7 +316,18 @@ def email_webhook(request):
     if len(raw) > limit:
         return JsonResponse({"error": "message too large"}, status=413)
     try:
-        result = mail.receive_email(raw)
+        inbound, created = mail.store_raw(raw)
     except mail.InvalidEmail as error:
         return JsonResponse({"error": str(error)}, status=400)
-    return JsonResponse(result.as_dict(), status=200 if result.duplicate or result.ignored else 201)
+    if created:
+        transaction.on_commit(lambda: schedule_inbound_email(inbound.pk))
+    return JsonResponse({"id": inbound.pk, "duplicate": not created}, status=202 if created else 200)
+
+
+def schedule_inbound_email(inbound_id):
+    from notifications.tasks import read_inbound_email
+
+    try:
+        read_inbound_email.delay(inbound_id)
+    except Exception:
+        log.exception("could not queue inbound email %s; the outbox sweep will", inbound_id)

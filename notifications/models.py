@@ -39,9 +39,14 @@ STATUS_RANK = {
 }
 
 
+class HeldReason(models.TextChoices):
+    OTHER_SENDER = "other_sender", _("From another address")
+
+
 class MessageQuerySet(models.QuerySet):
     def public(self):
-        return self.exclude(channel=MessageChannel.NOTE)
+        """What the applicant sees: no internal notes, no mail held for an agent."""
+        return self.exclude(channel=MessageChannel.NOTE).filter(held_reason="")
 
 
 class Message(models.Model):
@@ -81,6 +86,11 @@ class Message(models.Model):
         _("provider id"), max_length=255, blank=True, help_text=_("Twilio MessageSid or Message-ID")
     )
     in_reply_to = models.CharField(max_length=255, blank=True)
+    # Inbound mail that is not the applicant's (another sender naming the ticket): shown to agents only,
+    # never a transition, never evidence.
+    held_reason = models.CharField(
+        _("held for an agent"), max_length=32, choices=HeldReason.choices, blank=True, default=""
+    )
     # Inbound WhatsApp media, fetched by a task: [{"url", "content_type", "state", "error"}].
     media = models.JSONField(default=list, blank=True)
     media_pending = models.BooleanField(default=False)
@@ -117,7 +127,7 @@ class Message(models.Model):
 
     @property
     def is_internal(self):
-        return self.channel == MessageChannel.NOTE
+        return self.channel == MessageChannel.NOTE or bool(self.held_reason)
 
     @property
     def error_text(self):
@@ -149,3 +159,56 @@ class CannedReply(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class InboundEmailState(models.TextChoices):
+    PENDING = "pending", _("Waiting to be read")
+    STORED = "stored", _("On its ticket")
+    HELD = "held", _("Held for an agent")
+    IGNORED = "ignored", _("Ignored (automatic reply)")
+    FAILED = "failed", _("Refused")
+
+
+class InboundEmail(models.Model):
+    """A raw inbound email exactly as received: stored before it is read, so a crash loses nothing and
+    staff can always see what the shown reply was taken from."""
+
+    email_message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    sender = models.CharField(_("from"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    raw = models.BinaryField(_("raw message"))
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
+    state = models.CharField(
+        _("state"), max_length=16, choices=InboundEmailState.choices, default=InboundEmailState.PENDING
+    )
+    error = models.TextField(_("why it was refused"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    message = models.OneToOneField(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_email",
+        verbose_name=_("message"),
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbound email")
+        verbose_name_plural = _("inbound emails")
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["state", "received_at"])]
+
+    def __str__(self):
+        return f"{self.sender} {self.email_message_id}"
+
+    RAW_SHOWN_CHARS = 200_000
+
+    @property
+    def raw_text(self):
+        """The raw message as text for staff, cut after RAW_SHOWN_CHARS (attachments make it long)."""
+        text = bytes(self.raw).decode("utf-8", errors="replace")
+        if len(text) > self.RAW_SHOWN_CHARS:
+            return text[: self.RAW_SHOWN_CHARS] + "\n[... cut: the stored message is longer]"
+        return text

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from notifications import delivery, inbound
+from notifications import delivery, inbound, mail
 from notifications.delivery import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,29 @@ def fetch_inbound_media(self, message_id):
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
 
 
+@shared_task(acks_late=True)
+def read_inbound_email(inbound_id):
+    """Read a stored raw email onto its ticket; a bomb is refused and the email marked failed."""
+    mail.read_inbound(inbound_id=inbound_id)
+
+
 @shared_task
 def sweep_outbox():
-    """Beat task: re-queue messages whose task was lost or whose worker died, and unfetched media."""
+    """Beat task: re-queue lost or abandoned deliveries, unfetched media and unread raw emails."""
     message_ids = delivery.due_for_sweep()
     for message_id in message_ids:
         deliver_message.delay(message_id)
     media_ids = inbound.media_due_for_sweep()
     for message_id in media_ids:
         fetch_inbound_media.delay(message_id)
-    if message_ids or media_ids:
+    email_ids = mail.inbound_due_for_sweep()
+    for inbound_id in email_ids:
+        read_inbound_email.delay(inbound_id)
+    if message_ids or media_ids or email_ids:
         log.info(
-            "sweep_outbox re-queued %s messages and %s media downloads", len(message_ids), len(media_ids)
+            "sweep_outbox re-queued %s messages, %s media downloads and %s unread emails",
+            len(message_ids),
+            len(media_ids),
+            len(email_ids),
         )
-    return len(message_ids) + len(media_ids)
+    return len(message_ids) + len(media_ids) + len(email_ids)

@@ -11,6 +11,7 @@ AGENT_PERMISSIONS = [
     "tickets.view_serialnumber",
     "tickets.view_tickettransition",
     "notifications.view_message",
+    "notifications.view_inboundemail",
     "notifications.add_message",
     "notifications.view_cannedreply",
     "refunds.view_remedy",
@@ -46,6 +47,8 @@ def ensure_groups(apps=global_apps):
         group, _ = Group.objects.get_or_create(name=name)
         for dotted in codenames:
             app_label, codename = dotted.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:  # None: run from an early migration; a later one grants it
+                group.permissions.add(permission)

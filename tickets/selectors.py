@@ -118,7 +118,10 @@ def search_q(term):
 def conversation(ticket):
     """Every message on the ticket in time order, with its author and evidence, in two queries."""
     return list(
-        ticket.messages.select_related("author").prefetch_related("evidence").order_by("created_at", "id")
+        ticket.messages.select_related("author", "inbound_email")
+        .defer("inbound_email__raw")
+        .prefetch_related("evidence")
+        .order_by("created_at", "id")
     )
 
 

@@ -177,6 +177,8 @@ class MessageSerializer(serializers.ModelSerializer):
             "error_code",
             "error_text",
             "author",
+            "from_address",
+            "held_reason",
             "created_at",
         ]
 
