@@ -13,6 +13,7 @@ import dj_database_url
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -192,6 +193,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
+# One queue per kind of work, so that a remedy due now never waits behind thousands of deliveries.
+# A worker started without -Q consumes them all (the embedded and test workers); production runs a
+# worker per queue (README, Production). Tasks not routed below go to `default`.
+CELERY_QUEUE_NAMES = ["remedies", "deliveries", "media", "verification", "default"]
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "refunds.tasks.apply_remedy": {"queue": "remedies"},
+    "refunds.tasks.sweep_remedies": {"queue": "remedies"},
+    "notifications.tasks.deliver_message": {"queue": "deliveries"},
+    "notifications.tasks.deliver_messages": {"queue": "deliveries"},
+    "notifications.tasks.sweep_outbox": {"queue": "deliveries"},
+    "notifications.tasks.fetch_inbound_media": {"queue": "media"},
+    "*.tasks.verify_*": {"queue": "verification"},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
