@@ -252,6 +252,9 @@ INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 60 * 1024 * 1024)
 # Outbox: a claim older than this is a worker that died mid-send; the sweep leaves younger ones alone.
 OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300)
 OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
+# A message handed to the broker is its task's until this long after the hand-over (or after its retry
+# is due): the sweep re-queues it only then, so a backlog in the broker is not queued a second time.
+OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")

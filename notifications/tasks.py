@@ -52,8 +52,9 @@ def fetch_inbound_media(self, message_id):
 
 @shared_task
 def sweep_outbox():
-    """Beat task: re-queue messages whose task was lost or whose worker died, and unfetched media."""
+    """Beat task: re-queue messages no task holds (lost, or their worker died), and unfetched media."""
     message_ids = delivery.due_for_sweep()
+    delivery.hand_over_again(message_ids)
     for message_id in message_ids:
         deliver_message.delay(message_id)
     media_ids = inbound.media_due_for_sweep()
