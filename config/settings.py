@@ -215,7 +215,8 @@ CELERY_BEAT_SCHEDULE = {
     "resume-stalled-remedies": {"task": "refunds.tasks.sweep_remedies", "schedule": timedelta(minutes=5)},
     "workflow-timers": {"task": "tickets.tasks.run_workflow_timers", "schedule": timedelta(minutes=15)},
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
-    "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=24)},
+    # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
+    "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
     "purge-idempotency-keys": {
         "task": "tickets.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
