@@ -13,6 +13,7 @@ import dj_database_url
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -192,6 +193,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
+# One queue per kind of work, so that a remedy due now never waits behind thousands of deliveries.
+# A worker started without -Q consumes them all (the embedded and test workers); production runs a
+# worker per queue (README, Production). Tasks not routed below go to `default`.
+CELERY_QUEUE_NAMES = ["remedies", "deliveries", "media", "verification", "default"]
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "refunds.tasks.apply_remedy": {"queue": "remedies"},
+    "refunds.tasks.sweep_remedies": {"queue": "remedies"},
+    "notifications.tasks.deliver_message": {"queue": "deliveries"},
+    "notifications.tasks.deliver_messages": {"queue": "deliveries"},
+    "notifications.tasks.sweep_outbox": {"queue": "deliveries"},
+    "notifications.tasks.fetch_inbound_media": {"queue": "media"},
+    "*.tasks.verify_*": {"queue": "verification"},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
@@ -199,7 +215,8 @@ CELERY_BEAT_SCHEDULE = {
     "resume-stalled-remedies": {"task": "refunds.tasks.sweep_remedies", "schedule": timedelta(minutes=5)},
     "workflow-timers": {"task": "tickets.tasks.run_workflow_timers", "schedule": timedelta(minutes=15)},
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
-    "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=24)},
+    # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
+    "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
     "purge-idempotency-keys": {
         "task": "tickets.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
@@ -239,6 +256,9 @@ INBOUND_EMAIL_MAX_DEPTH = env_int("INBOUND_EMAIL_MAX_DEPTH", 10)
 # Outbox: a claim older than this is a worker that died mid-send; the sweep leaves younger ones alone.
 OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300)
 OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
+# A message handed to the broker is its task's until this long after the hand-over (or after its retry
+# is due): the sweep re-queues it only then, so a backlog in the broker is not queued a second time.
+OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")

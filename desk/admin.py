@@ -1,4 +1,4 @@
-"""The help-desk console: the ticket list agents work from, and the ticket page (see tickets/console.py).
+"""The help-desk console: the ticket list agents work from, and the ticket page (see desk/console/ticket_page.py).
 
 The list stays fast at a million tickets: exact keys are searched through their indexes (never
 `LIKE '%...%'`), counts are estimated or capped, every column comes from the row or one join, and the
@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from desk.console import ticket_page as console
-from desk.console.ticket_page import sla_badge, state_badge
+from desk.console.ticket_page import erasure_waits_message, sla_badge, state_badge
 from tickets import selectors, services
 from tickets.exceptions import WorkflowError
 from tickets.masking import mask_nik
@@ -164,18 +164,24 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Erase personal data now (applicant's erasure request)"))
     def erase_personal_data_action(self, request, queryset):
-        erased = 0
+        erased = waiting = 0
         for ticket in queryset.filter(erased_at=None):
             try:
-                services.erase_personal_data(
+                done = services.erase_personal_data(
                     ticket=ticket, actor=request.user, note=gettext("Erasure request")
                 )
-                erased += 1
             except WorkflowError as exc:
                 self.message_user(request, f"{ticket.reference}: {exc.message}", messages.ERROR)
+                continue
+            if done is not None and done.erased_at is None:
+                waiting += 1
+            else:
+                erased += 1
         self.message_user(
             request, gettext("Personal data erased from %d tickets.") % erased, messages.SUCCESS
         )
+        if waiting:
+            self.message_user(request, erasure_waits_message(waiting), messages.WARNING)
 
     # --- the ticket page and its buttons --------------------------------------------------------
 

@@ -126,9 +126,11 @@ def release(*, message_id, error, retry_in):
     """A transient failure: the next attempt (not before `retry_in` seconds) may claim the message."""
     if not error.releasable:
         return
+    now = timezone.now()
     Message.objects.filter(DELIVERABLE, pk=message_id, claimed_at=error.claimed_at).update(
         claimed_at=None,
-        next_attempt_at=timezone.now() + timedelta(seconds=retry_in),
+        handed_over_at=now,  # the retry is with the broker, due at next_attempt_at
+        next_attempt_at=now + timedelta(seconds=retry_in),
         error_code=error.error.code,
         error_message=str(error.error)[:2000],
     )
@@ -144,17 +146,33 @@ def mark_failed(*, message_id, error):
     )
 
 
+def handover_lease():
+    return timedelta(seconds=settings.OUTBOX_HANDOVER_LEASE_SECONDS)
+
+
 def due_for_sweep(now=None):
-    """Ids of queued messages whose delivery task may be lost: never claimed in time, or claimed stale."""
+    """Ids of queued messages no task holds: never handed to the broker, or handed over (or due for a
+    retry) longer ago than the hand-over lease and still not claimed, or claimed by a worker that died.
+
+    A backlog waiting in the broker is left alone: its tasks hold it until the lease passes.
+    """
     now = now or timezone.now()
     grace = now - timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
-    never_claimed = Q(claimed_at=None, created_at__lt=grace) & (
-        Q(next_attempt_at=None) | Q(next_attempt_at__lt=grace)
+    lease_passed = now - handover_lease()
+    never_handed = Q(claimed_at=None, handed_over_at=None, created_at__lt=grace)
+    lapsed = Q(claimed_at=None, handed_over_at__lt=lease_passed) & (
+        Q(next_attempt_at=None) | Q(next_attempt_at__lt=lease_passed)
     )
-    stale = Q(claimed_at__lt=now - claim_timeout())
+    stale_before = now - claim_timeout()
+    stale = Q(claimed_at__lt=stale_before) & (Q(handed_over_at=None) | Q(handed_over_at__lt=stale_before))
     return list(
         Message.objects.filter(DELIVERABLE)
-        .filter(never_claimed | stale)
+        .filter(never_handed | lapsed | stale)
         .order_by("id")
         .values_list("id", flat=True)[:500]
     )
+
+
+def hand_over_again(message_ids):
+    """Mark messages as handed to the broker now, just before the sweep publishes their tasks again."""
+    Message.objects.filter(pk__in=message_ids).update(handed_over_at=timezone.now())

@@ -52,6 +52,11 @@ def send_tracking_link(*, ticket, channel):
     services.notify(ticket=ticket, event="tracking_link", channels=[channel])
 
 
+@workflow.on("erasure_scheduled")
+def tell_erasure_waits(*, ticket):
+    services.notify(ticket=ticket, event="erasure_scheduled", remedy=ticket.current_remedy)
+
+
 @workflow.on("personal_data_erased")
 def redact_messages(*, ticket, redacted):
     Message.objects.filter(ticket=ticket).update(

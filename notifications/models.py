@@ -99,6 +99,11 @@ class Message(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    handed_over_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("Last handed to the broker (a new message: when its transaction commits)"),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)

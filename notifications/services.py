@@ -7,6 +7,7 @@ after it commits, so a rollback sends nothing and a crash after commit loses not
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notifications import templates
@@ -50,7 +51,14 @@ def _outbound(*, ticket, channel, body, subject="", event="", author=None, conte
 
 
 def _queue(messages):
-    """Write messages to the outbox in one INSERT; they are delivered after the transaction commits."""
+    """Write messages to the outbox in one INSERT; they are delivered after the transaction commits.
+
+    They count as handed to the broker from the start (the hand-off follows the commit, and clears
+    `handed_over_at` again if it fails), so the outbox sweep leaves them to their task.
+    """
+    now = timezone.now()
+    for message in messages:
+        message.handed_over_at = now
     Message.objects.bulk_create(messages)
     for message in messages:
         _deliver_after_commit(message.pk)
@@ -104,6 +112,10 @@ def schedule_delivery(*message_ids):
             deliver_messages.delay(list(message_ids))
     except Exception:  # the change is committed: never fail the request over the hand-off
         log.exception("could not queue delivery of messages %s; the outbox sweep will", message_ids)
+        try:
+            Message.objects.filter(pk__in=message_ids, claimed_at=None).update(handed_over_at=None)
+        except Exception:  # then the sweep finds them once the hand-over lease has passed
+            log.exception("could not mark messages %s as not handed over", message_ids)
 
 
 def notify(*, ticket, event, author=None, channels=None, **context):

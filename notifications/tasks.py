@@ -58,8 +58,9 @@ def read_inbound_email(inbound_id):
 
 @shared_task
 def sweep_outbox():
-    """Beat task: re-queue lost or abandoned deliveries, unfetched media and unread raw emails."""
+    """Beat task: re-queue messages no task holds (lost, or their worker died), unfetched media and unread raw emails."""
     message_ids = delivery.due_for_sweep()
+    delivery.hand_over_again(message_ids)
     for message_id in message_ids:
         deliver_message.delay(message_id)
     media_ids = inbound.media_due_for_sweep()

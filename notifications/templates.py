@@ -58,6 +58,11 @@ def _texts():
         ),
         "agent_reply": _("{message}\n\nReport {reference}: {link}"),
         "tracking_link": _("You asked for the link to report {reference}. Follow it here: {link}"),
+        "erasure_scheduled": _(
+            "Report {reference}: we have recorded your request to erase your personal data. It will be "
+            "erased as soon as your {remedy} has been processed, which still needs your account details. "
+            "{link}"
+        ),
     }
 
 

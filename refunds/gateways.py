@@ -8,6 +8,7 @@ import requests
 from django.conf import settings
 
 from refunds.models import RemedyKind
+from tickets.services import REDACTED
 
 
 class GatewayError(Exception):
@@ -91,6 +92,12 @@ class HttpQuotaGateway(HttpGateway):
 
 class HttpPayoutGateway(HttpGateway):
     path = "/v1/payouts"
+
+    def apply(self, remedy):
+        if remedy.payout_account in ("", REDACTED) or remedy.payout_name in ("", REDACTED):
+            # An erased ticket's refund (retried after the erasure): never pay to a redacted account.
+            raise GatewayError("The payout account was erased; ask the applicant again.", permanent=True)
+        return super().apply(remedy)
 
     def payload(self, remedy):
         return {

@@ -58,6 +58,11 @@ class Remedy(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     provider_reference = models.CharField(max_length=128, blank=True)
+    provider_confirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("The provider answered that it applied the remedy (recorded before the ledger entry)"),
+    )
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(
         null=True, blank=True, help_text=_("A worker is calling the provider for this remedy since then")

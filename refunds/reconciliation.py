@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from refunds.models import LedgerEntry, ReconciliationMismatch, Remedy, RemedyState
+from refunds.services import claim_lease
 
 
 class Problem:
@@ -17,6 +18,9 @@ class Problem:
     MISMATCHED_FIGURES = "mismatched_figures"
     DUPLICATE_PROVIDER_REFERENCE = "duplicate_provider_reference"
     TICKET_APPLIED_TWICE = "ticket_applied_twice"
+    APPLIED_AT_PROVIDER_NOT_RECORDED = "applied_at_provider_not_recorded"
+    CLAIMED_PAST_LEASE = "claimed_past_lease"
+    SUCCESS_AFTER_FAILURE = "success_after_failure"
 
 
 @dataclass
@@ -48,6 +52,8 @@ def find_mismatches(day):
             "has no ledger entry",
             remedy.pk,
         )
+
+    _provider_outcomes_not_recorded(start, end, add)
 
     entries = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end).select_related(
         "remedy", "ticket"
@@ -100,6 +106,41 @@ def find_mismatches(day):
             f"{row['ticket__reference']}: {row['count']} remedies applied on this day",
         )
     return found
+
+
+def _provider_outcomes_not_recorded(start, end, add):
+    """Remedies the provider may have applied without a ledger entry here: its success noted but the
+    recording failed, a claim held past its lease (a worker died, or could not record), or a success
+    that came after the remedy was recorded as failed."""
+    remedies = Remedy.objects.select_related("ticket").order_by("id")
+    confirmed = remedies.filter(provider_confirmed_at__gte=start, provider_confirmed_at__lt=end)
+    for remedy in confirmed.filter(state=RemedyState.APPROVED):
+        add(
+            Problem.APPLIED_AT_PROVIDER_NOT_RECORDED,
+            f"{remedy.ticket.reference}: remedy {remedy.pk} applied at the provider "
+            f"({remedy.provider_reference}) at {remedy.provider_confirmed_at:%Y-%m-%d %H:%M}, not recorded",
+            remedy.pk,
+        )
+    stuck = remedies.filter(
+        state=RemedyState.APPROVED,
+        provider_confirmed_at=None,
+        claimed_at__gte=start,
+        claimed_at__lt=min(end, timezone.now() - claim_lease()),
+    )
+    for remedy in stuck:
+        add(
+            Problem.CLAIMED_PAST_LEASE,
+            f"{remedy.ticket.reference}: remedy {remedy.pk} claimed at {remedy.claimed_at:%Y-%m-%d %H:%M} "
+            "and neither recorded nor released; the provider may have applied it",
+            remedy.pk,
+        )
+    for remedy in confirmed.filter(state=RemedyState.FAILED):
+        add(
+            Problem.SUCCESS_AFTER_FAILURE,
+            f"{remedy.ticket.reference}: remedy {remedy.pk} recorded as failed, but the provider applied "
+            f"it ({remedy.provider_reference}) at {remedy.provider_confirmed_at:%Y-%m-%d %H:%M}",
+            remedy.pk,
+        )
 
 
 def totals(day):

@@ -1,11 +1,12 @@
 """Propose, approve and apply remedies: each approved remedy is applied exactly once, with a ledger entry."""
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,7 @@ from refunds.gateways import GatewayError, gateway_for
 from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
 from tickets import services as tickets
 from tickets.exceptions import InvalidParameter, TransitionNotAllowed, WorkflowError
-from tickets.models import Category, RemedyPreference
+from tickets.models import Category, RemedyPreference, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ MAX_REFUND_RUPIAH = 100_000_000
 SWEEP_GRACE = timedelta(minutes=1)
 SWEEP_RETRY_WINDOW = timedelta(minutes=10)
 SWEEP_BATCH = 5000
+# A provider's success is recorded again at once after a database error (not the provider call):
+# pauses of 0.5, 1 and 2 seconds, well inside the task's time limit.
+RECORDING_ATTEMPTS = 4
+RECORDING_PAUSE_SECONDS = 0.5
 
 
 def _positive_int(value, field_name, maximum, message):
@@ -191,29 +196,82 @@ def attempt_application(*, remedy_id):
     except Exception as exc:  # anything unexpected: the next attempt (or the sweep) may claim it
         release(remedy_id=remedy_id, error=exc)
         raise
-    record_application(remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway.name)
+    record_provider_success(remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway.name)
     return True
+
+
+def record_provider_success(*, remedy_id, provider_reference, gateway):
+    """Record a success the provider has applied already, retrying the recording (never the provider
+    call) at once after a database error.
+
+    The provider's answer is noted on the remedy first, in its own statement, so that reconciliation
+    sees "applied at the provider, not recorded" if the ledger entry cannot be written. When every
+    attempt fails the error is raised with the claim still held: the sweep takes the remedy over after
+    the lease, and the provider answers the re-sent request with 409.
+    """
+    for attempt in range(1, RECORDING_ATTEMPTS + 1):
+        try:
+            note_provider_success(remedy_id=remedy_id, provider_reference=provider_reference)
+            return record_application(
+                remedy_id=remedy_id, provider_reference=provider_reference, gateway=gateway
+            )
+        except DatabaseError:
+            if attempt == RECORDING_ATTEMPTS:
+                log.exception("Remedy %s applied by %s but could not be recorded", remedy_id, gateway)
+                raise
+            log.warning("Recording remedy %s failed (attempt %s); trying again", remedy_id, attempt)
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()  # a broken connection is opened again
+            time.sleep(RECORDING_PAUSE_SECONDS * 2 ** (attempt - 1))
+
+
+def note_provider_success(*, remedy_id, provider_reference):
+    """The provider's success and reference, on a remedy not yet recorded as applied."""
+    Remedy.objects.filter(pk=remedy_id, state__in=[RemedyState.APPROVED, RemedyState.FAILED]).update(
+        provider_reference=(provider_reference or "")[:128], provider_confirmed_at=timezone.now()
+    )
+
+
+def _lock_ticket_then_remedy(remedy_id):
+    """The one lock order: the ticket, then its remedy."""
+    ticket_id = Remedy.objects.values_list("ticket_id", flat=True).get(pk=remedy_id)
+    Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("pk", flat=True).get()
+    return Remedy.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=remedy_id)
 
 
 def record_application(*, remedy_id, provider_reference, gateway):
     """The provider confirmed: remedy applied, ledger entry and ticket resolved, all in one transaction.
 
-    Runs once per remedy: the remedy row is locked and must still be approved; the ledger's one-to-one
-    key on the remedy makes a second entry impossible even so.
+    Runs once per remedy: the ticket and the remedy rows are locked (in that order) and the remedy must
+    still be approved; the ledger's one-to-one key on the remedy makes a second entry impossible even
+    so. A success for a remedy recorded as failed is kept on it for reconciliation, not applied.
     """
     with transaction.atomic():
-        remedy = Remedy.objects.select_for_update().select_related("ticket").get(pk=remedy_id)
+        remedy = _lock_ticket_then_remedy(remedy_id)
         if remedy.state != RemedyState.APPROVED:
             log.warning(
                 "Remedy %s confirmed by %s while %s: nothing recorded", remedy.pk, gateway, remedy.state
             )
+            if remedy.state == RemedyState.FAILED:
+                note_provider_success(remedy_id=remedy.pk, provider_reference=provider_reference)
             return remedy
+        now = timezone.now()
         remedy.state = RemedyState.APPLIED
-        remedy.applied_at = timezone.now()
+        remedy.applied_at = now
         remedy.provider_reference = (provider_reference or "")[:128]
+        remedy.provider_confirmed_at = remedy.provider_confirmed_at or now
         remedy.last_error = ""
         remedy.claimed_at = None
-        remedy.save(update_fields=["state", "applied_at", "provider_reference", "last_error", "claimed_at"])
+        remedy.save(
+            update_fields=[
+                "state",
+                "applied_at",
+                "provider_reference",
+                "provider_confirmed_at",
+                "last_error",
+                "claimed_at",
+            ]
+        )
         LedgerEntry.objects.create(
             remedy=remedy,
             ticket=remedy.ticket,
@@ -232,7 +290,7 @@ def record_application(*, remedy_id, provider_reference, gateway):
 def record_failure(*, remedy_id, error):
     """Retries are exhausted or the provider refused for good: the ticket goes to remedy_failed."""
     with transaction.atomic():
-        remedy = Remedy.objects.select_for_update().select_related("ticket").get(pk=remedy_id)
+        remedy = _lock_ticket_then_remedy(remedy_id)
         if remedy.state != RemedyState.APPROVED:
             return remedy
         remedy.state = RemedyState.FAILED
@@ -273,6 +331,7 @@ __all__ = [
     "mark_approved",
     "mark_retry",
     "record_application",
+    "record_provider_success",
     "record_failure",
     "release",
     "schedule_application",

@@ -48,6 +48,10 @@ OPEN_STATES = [
     State.REMEDY_FAILED,
 ]
 
+# States in which the ticket's remedy is proposed, approved or being applied: the quota adjustment or the
+# payout still needs the applicant's account details, so an erasure request waits for the next state.
+REMEDY_IN_FLIGHT_STATES = [State.AWAITING_APPROVAL, State.APPROVED]
+
 
 class Category(models.TextChoices):
     STAMP_FAILED = "stamp_failed", _("Stamping failed, quota consumed")
@@ -146,6 +150,9 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     info_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    erasure_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("The applicant asked for erasure; carried out after the remedy")
+    )
 
     objects = TicketQuerySet.as_manager()
 

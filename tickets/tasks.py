@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tickets import roles, services
 from tickets.exceptions import WorkflowError
-from tickets.models import IdempotencyRecord, State, Ticket
+from tickets.models import REMEDY_IN_FLIGHT_STATES, IdempotencyRecord, State, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +91,24 @@ def run_workflow_timers():
 
 @shared_task(acks_late=True)
 def erase_expired():
-    """Erase personal data RETENTION_DAYS after a ticket ended (closed, rejected or duplicate)."""
+    """Erase personal data RETENTION_DAYS after a ticket ended (closed, rejected or duplicate), and
+    carry out the erasure requests that waited for a remedy once it is applied or has failed."""
     cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
     expired = Ticket.objects.filter(
         state__in=[State.CLOSED, State.REJECTED, State.DUPLICATE], state_changed_at__lt=cutoff, erased_at=None
+    )
+    requested = Ticket.objects.filter(erasure_requested_at__isnull=False, erased_at=None).exclude(
+        state__in=REMEDY_IN_FLIGHT_STATES
     )
     return _each(
         expired,
         lambda ticket: services.erase_personal_data(
             ticket=ticket, actor=roles.SYSTEM, note=f"Retention period of {settings.RETENTION_DAYS} days"
+        ),
+    ) + _each(
+        requested,
+        lambda ticket: services.erase_personal_data(
+            ticket=ticket, actor=roles.SYSTEM, note="Erasure request, after the remedy"
         ),
     )
 

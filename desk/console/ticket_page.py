@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from notifications import services as notifications
@@ -303,14 +303,27 @@ def erase(request, pk):
         messages.error(request, gettext("Erase: tick the box to confirm the applicant asked for erasure."))
         return _back(ticket)
     try:
-        services.erase_personal_data(
+        done = services.erase_personal_data(
             ticket=ticket, actor=request.user, note=request.POST.get("note") or gettext("Erasure request")
         )
     except WorkflowError as exc:
         _refused(request, gettext("Erase"), exc)
     else:
-        messages.success(request, gettext("Personal data erased."))
+        if done is not None and done.erased_at is None:
+            messages.warning(request, erasure_waits_message(1))
+        else:
+            messages.success(request, gettext("Personal data erased."))
     return _back(ticket)
+
+
+def erasure_waits_message(count):
+    return ngettext(
+        "Erasure recorded: the remedy is still being processed and needs the account details; the data "
+        "will be erased automatically once it is applied or has failed, and the applicant was told so.",
+        "Erasure recorded for %(count)d tickets whose remedy is still being processed; their data will "
+        "be erased automatically once it is applied or has failed, and the applicants were told so.",
+        count,
+    ) % {"count": count}
 
 
 @require_POST

@@ -155,8 +155,8 @@ def test_sweep_requeues_lost_and_stale_messages_only(twilio_double, alice, setti
     lost = _queued(ticket, alice)
     stale = _queued(ticket, alice)
     fresh = _queued(ticket, alice)
-    old = timezone.now() - timedelta(minutes=10)
-    Message.objects.filter(pk__in=[lost.pk, stale.pk]).update(created_at=old)
+    old = timezone.now() - timedelta(minutes=15)  # handed to the broker longer ago than the lease
+    Message.objects.filter(pk__in=[lost.pk, stale.pk]).update(created_at=old, handed_over_at=old)
     _stale(stale)
     from notifications.tasks import sweep_outbox
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from django.conf import settings
 from django.db import connection
 
 from notifications.models import Direction, Message, MessageStatus
@@ -53,6 +54,7 @@ def _worker_env(twilio, smtp, tmp_path):
 
 def _start_worker(env, log):
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "WARNING"]
+    command += ["-Q", ",".join(settings.CELERY_QUEUE_NAMES)]  # every queue, as one worker
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -81,6 +83,7 @@ def broker():
     url = os.environ["CELERY_INTEGRATION_BROKER"]
     redis.Redis.from_url(url).flushdb()
     app = Celery("test-client", broker=url, set_as_current=False)
+    app.conf.task_routes = settings.CELERY_TASK_ROUTES  # publish where the product's tasks go
     yield app
     app.close()
     redis.Redis.from_url(url).flushdb()

@@ -4,6 +4,7 @@ from datetime import date, datetime, time
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -112,3 +113,24 @@ def test_beat_task_reconciles_yesterday(alice, sam, time_machine):
     Remedy.objects.filter(pk=remedy.pk).update(amount=5)
     assert reconcile_yesterday.delay().get() == 1
     assert ReconciliationMismatch.objects.get().day == DAY
+
+
+def test_a_remedy_claimed_past_its_lease_is_found(alice, sam):
+    remedy = quota_proposal(alice)
+    tickets.fire("approve", ticket=remedy.ticket, actor=sam)
+    Remedy.objects.filter(pk=remedy.pk).update(claimed_at=NOON)  # a worker died, or could not record
+    mismatches = reconcile(day=DAY)
+    assert [(m.problem, m.remedy_id) for m in mismatches] == [(Problem.CLAIMED_PAST_LEASE, remedy.pk)]
+
+
+def test_a_success_after_a_recorded_failure_is_found(alice, sam):
+    remedy = quota_proposal(alice)
+    tickets.fire("approve", ticket=remedy.ticket, actor=sam)
+    services.record_failure(remedy_id=remedy.pk, error="HTTP 504")
+    with time_machine.travel(NOON, tick=False):
+        services.record_application(remedy_id=remedy.pk, provider_reference="qa_late", gateway="http")
+    remedy.refresh_from_db()
+    assert remedy.state == RemedyState.FAILED and not LedgerEntry.objects.exists()
+    (mismatch,) = reconcile(day=DAY)
+    assert (mismatch.problem, mismatch.remedy_id) == (Problem.SUCCESS_AFTER_FAILURE, remedy.pk)
+    assert "qa_late" in mismatch.detail

@@ -2,8 +2,10 @@
 
 import os
 import time
+from contextlib import contextmanager
 
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connections
@@ -11,6 +13,7 @@ from kombu import pools
 from rest_framework.test import APIClient
 
 from config.celery import app
+from notifications.tasks import deliver_message
 from refunds.models import LedgerEntry, Remedy, RemedyState
 from tests.refunds.helpers import quota_proposal
 from tickets.models import State
@@ -29,9 +32,10 @@ def _reset_pools():
     app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def redis_worker(settings):
-    """The Celery app on CELERY_INTEGRATION_BROKER, eager mode off, with a worker thread consuming."""
+@contextmanager
+def worker_on_redis(settings, **worker_options):
+    """The Celery app on CELERY_INTEGRATION_BROKER, eager mode off, with a worker thread consuming
+    every queue (or only `queues=[...]`)."""
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.update(broker_url=os.environ["CELERY_INTEGRATION_BROKER"], task_always_eager=False)
@@ -39,12 +43,29 @@ def redis_worker(settings):
     app.control.purge()
     task_postrun.connect(_close_worker_connections, weak=False)
     try:
-        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+        with start_worker(
+            app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30, **worker_options
+        ):
             yield app
     finally:
+        app.amqp.queues.select(settings.CELERY_QUEUE_NAMES)  # undo a worker's -Q for the next one
+        app.control.purge()
         task_postrun.disconnect(_close_worker_connections)
         app.conf.update(saved)
         _reset_pools()
+
+
+@pytest.fixture
+def redis_worker(settings):
+    with worker_on_redis(settings) as worker_app:
+        yield worker_app
+
+
+@pytest.fixture
+def remedies_worker(settings):
+    """A worker that consumes the remedies queue only, as production's `celery worker -Q remedies`."""
+    with worker_on_redis(settings, queues=["remedies"]) as worker_app:
+        yield worker_app
 
 
 def wait_for(condition, timeout=30):
@@ -90,3 +111,15 @@ def test_worker_retries_a_503_with_backoff_and_applies_once(redis_worker, alice,
     ] * 2
     assert platform_double.applications[str(remedy.idempotency_key)] == 1
     assert LedgerEntry.objects.filter(remedy=remedy).count() == 1
+
+
+def test_a_remedy_is_applied_while_deliveries_queue_up_in_their_own_queue(
+    remedies_worker, alice, sam, platform_double
+):
+    for message_id in range(900_000, 900_200):  # a backlog of deliveries, which no worker here consumes
+        deliver_message.delay(message_id)
+    remedy = quota_proposal(alice)
+    assert approve(sam, remedy).status_code == 200
+    assert wait_for(lambda: Remedy.objects.get(pk=remedy.pk).state == RemedyState.APPLIED, timeout=15)
+    waiting = redis.Redis.from_url(os.environ["CELERY_INTEGRATION_BROKER"]).llen("deliveries")
+    assert waiting >= 200  # the backlog, and the applicant's notifications behind it

@@ -561,3 +561,15 @@ def test_next_ticket_is_refused_to_finance(client, fin):
 def test_unknown_ticket_page_is_404(as_alice):
     assert as_alice.get(reverse("admin:tickets_ticket_change", args=[999999])).status_code == 404
     assert as_alice.post(button_url(Ticket(pk=999999), "start_review")).status_code == 404
+
+
+def test_erase_button_on_a_refund_in_flight_records_the_request_and_says_it_waits(as_alice, alice, sam):
+    from tests.refunds.helpers import refund_proposal
+
+    ticket = refund_proposal(alice).ticket
+    url = reverse("admin:tickets_ticket_erase", args=[ticket.pk])
+    response = as_alice.post(url, {"confirm": "yes"}, follow=True)
+    assert any("Erasure recorded" in text for text in texts(response))
+    ticket.refresh_from_db()
+    assert ticket.erased_at is None and ticket.erasure_requested_at is not None
+    assert ticket.payout_account == "BCA 1234567890"
