@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -145,6 +146,9 @@ class ReportSerializer(serializers.Serializer):
         self.evidence_status = None  # 413 or 415 when a file was refused
         self.accepted_evidence = []  # (name, ProcessedImage) pairs that passed, even if the form did not
 
+    def to_internal_value(self, data):
+        return super().to_internal_value(applicable_fields(data))
+
     def validate_nik(self, value):
         try:
             return validate_nik(value)
@@ -208,18 +212,36 @@ COMMON_FIELDS = [
     "preferred_channel",
     "language",
     "description",
-    "serial_numbers",
 ]
 STAMP_FAILED_FIELDS = {"quota_lost", "serial_numbers", "document_name", "attempted_at"}
-PAID_FIELDS = {
-    "order_id",
-    "amount_paid",
-    "payment_channel",
-    "remedy_preference",
-    "payout_method",
-    "payout_account",
-    "payout_name",
-}
+MONEY_FIELDS = {"payout_method", "payout_account", "payout_name"}
+PAID_FIELDS = {"order_id", "amount_paid", "payment_channel", "remedy_preference"} | MONEY_FIELDS
+SECTIONS = {Category.STAMP_FAILED: STAMP_FAILED_FIELDS, Category.PAID_NOT_CREDITED: PAID_FIELDS}
+
+
+def applicable_fields(data):
+    """The submission without the sections that do not apply to its category, which are ignored.
+
+    The form posts every section, the hidden ones too (empty, or with what was typed before the
+    applicant changed their mind): they must never be refused. Without a valid category no section
+    applies, and the category's own error says what to do.
+    """
+    if not hasattr(data, "get"):
+        return data  # not an object: the serializer says so
+    category = data.get("category")
+    applicable = SECTIONS.get(category, set()) if isinstance(category, str) else set()
+    ignored = set().union(*SECTIONS.values()) - applicable
+    if category == Category.PAID_NOT_CREDITED and data.get("remedy_preference") != RemedyPreference.MONEY:
+        ignored |= MONEY_FIELDS
+    if not any(name in data for name in ignored):
+        return data
+    if isinstance(data, QueryDict):
+        kept = QueryDict(mutable=True)
+        for name, values in data.lists():
+            if name not in ignored:
+                kept.setlist(name, values)
+        return kept
+    return {name: value for name, value in data.items() if name not in ignored}
 
 
 def _require(attrs, errors, names):
