@@ -271,9 +271,15 @@ SLA_HOURS = {
     "remedy_failed": env_int("SLA_REMEDY_FAILED_HOURS", 4),
 }
 
-# Evidence limits.
+# Evidence limits. Decoding costs about 5 bytes of memory a pixel and 25 ms a megapixel however small the
+# file (a one-colour PNG of 40 megapixels fits in 123 KB), so pixels are bounded per image and per request
+# from the headers, before anything is decoded. 16 MP per image takes any phone screenshot (1440x3200 is
+# 4.6 MP; long scrolling ones up to about 1440x11000) and a 12 MP phone photo of a screen (4032x3024).
+# 32 MP per request takes five ordinary screenshots or two such photos: images are decoded one after the
+# other, so a request holds at most about 80 MB and 1 s of a worker.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
-EVIDENCE_MAX_PIXELS = env_int("EVIDENCE_MAX_PIXELS", 40_000_000)
+EVIDENCE_MAX_PIXELS = env_int("EVIDENCE_MAX_PIXELS", 16_000_000)
+EVIDENCE_MAX_REQUEST_PIXELS = env_int("EVIDENCE_MAX_REQUEST_PIXELS", 32_000_000)
 EVIDENCE_MAX_FILES = 5
 
 REST_FRAMEWORK = {

@@ -267,31 +267,61 @@ def _check_payout_account(attrs, errors):
 def check_evidence_files(files, holder=None):
     """Check and re-encode each upload; refuse them all with one message per bad file.
 
-    Returns (name, ProcessedImage) pairs: the header check refuses oversize, unaccepted and bomb files
-    before any pixel is decoded, and `process_image` decodes each picture once, refusing truncated or
-    corrupt data, before anything is stored.
+    Returns (name, ProcessedImage) pairs. Every header is read before any pixel is decoded: files too
+    large in bytes or pixels, unaccepted or bombs are refused, and so are files that together have more
+    pixels than EVIDENCE_MAX_REQUEST_PIXELS, so a request of small files cannot hold a worker with
+    decoding. Only then `process_image` decodes each picture once, refusing truncated or corrupt data,
+    before anything is stored.
     """
-    messages, processed = [], []
+    checked, messages = _checked_headers(files, holder)
+    if not messages:
+        processed, messages = _decoded(checked, holder)
+    if messages:
+        raise serializers.ValidationError(messages)
+    return processed
+
+
+def _checked_headers(files, holder):
+    """(name, upload, ImageInfo) of each file, and the messages of the refused ones; nothing decoded."""
+    checked, messages = [], []
     for number, upload in enumerate(files, start=1):
         name = getattr(upload, "name", "") or str(number)
         try:
-            check_image(
+            info = check_image(
                 upload,
                 max_bytes=settings.EVIDENCE_MAX_BYTES,
                 max_pixels=settings.EVIDENCE_MAX_PIXELS,
                 decode=False,
             )
-            upload.seek(0)
-            processed.append((name, process_image(upload.read())))
+            checked.append((name, upload, info))
         except EvidenceError as exc:
-            if holder is not None:
-                holder.evidence_status = max(holder.evidence_status or 0, exc.http_status)
+            _refuse(holder, exc)
+            messages.append(f"{name}: {exc.message}")
+    total = sum(info.width * info.height for _name, _upload, info in checked)
+    if not messages and total > settings.EVIDENCE_MAX_REQUEST_PIXELS:
+        exc = EvidenceError("too_many_pixels_in_total")
+        _refuse(holder, exc)
+        messages.append(exc.message)
+    return checked, messages
+
+
+def _decoded(checked, holder):
+    processed, messages = [], []
+    for name, upload, _info in checked:
+        try:
+            upload.seek(0)
+            processed.append((name, process_image(upload.read(), max_pixels=settings.EVIDENCE_MAX_PIXELS)))
+        except EvidenceError as exc:
+            _refuse(holder, exc)
             messages.append(f"{name}: {exc.message}")
         finally:
             upload.seek(0)
-    if messages:
-        raise serializers.ValidationError(messages)
-    return processed
+    return processed, messages
+
+
+def _refuse(holder, exc):
+    if holder is not None:
+        holder.evidence_status = max(holder.evidence_status or 0, exc.http_status)
 
 
 # --- screenshots kept between two tries of the report form ---------------------------------------
