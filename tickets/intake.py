@@ -8,11 +8,9 @@ answers with an `Outcome` that each entry point renders its own way.
 import hashlib
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import QueryDict
@@ -322,25 +320,6 @@ def _decoded(checked, holder):
 def _refuse(holder, exc):
     if holder is not None:
         holder.evidence_status = max(holder.evidence_status or 0, exc.http_status)
-
-
-# --- screenshots kept between two tries of the report form ---------------------------------------
-
-KEEP_SECONDS = 30 * 60
-
-
-def keep_evidence(evidence):
-    """Keep accepted screenshots in the cache for the form's next try; returns the key to ask for them."""
-    key = secrets.token_urlsafe(18)
-    cache.set(f"kept-evidence:{key}", list(evidence), timeout=KEEP_SECONDS)
-    return key
-
-
-def kept_evidence(key):
-    """The screenshots kept under `key` ([] when unknown or expired)."""
-    if not key or len(key) > 64:
-        return []
-    return cache.get(f"kept-evidence:{key}") or []
 
 
 # --- the intake flow --------------------------------------------------------------------------
