@@ -201,6 +201,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=24)},
     "sweep-kept-evidence": {"task": "tickets.tasks.sweep_kept_evidence", "schedule": timedelta(minutes=10)},
+    "sweep-orphan-evidence": {"task": "tickets.tasks.sweep_orphan_evidence", "schedule": timedelta(hours=1)},
     "purge-idempotency-keys": {
         "task": "tickets.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
@@ -286,6 +287,8 @@ EVIDENCE_MAX_FILES = 5
 # storage (never the cache): at most this many bytes per form, for this many minutes (beat sweeps them).
 KEPT_EVIDENCE_MAX_BYTES = env_int("KEPT_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 KEPT_EVIDENCE_MINUTES = env_int("KEPT_EVIDENCE_MINUTES", 30)
+# Evidence files no row points at (a web worker killed mid-upload) are deleted once this old.
+EVIDENCE_ORPHAN_MINUTES = env_int("EVIDENCE_ORPHAN_MINUTES", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
