@@ -217,6 +217,8 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
     # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
+    "sweep-kept-evidence": {"task": "tickets.tasks.sweep_kept_evidence", "schedule": timedelta(minutes=10)},
+    "sweep-orphan-evidence": {"task": "tickets.tasks.sweep_orphan_evidence", "schedule": timedelta(hours=1)},
     "purge-idempotency-keys": {
         "task": "tickets.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
@@ -296,10 +298,22 @@ SLA_HOURS = {
 # The console dashboard's figures read the open tickets whole; they are cached this long.
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 
-# Evidence limits.
+# Evidence limits. Decoding costs about 5 bytes of memory a pixel and 25 ms a megapixel however small the
+# file (a one-colour PNG of 40 megapixels fits in 123 KB), so pixels are bounded per image and per request
+# from the headers, before anything is decoded. 16 MP per image takes any phone screenshot (1440x3200 is
+# 4.6 MP; long scrolling ones up to about 1440x11000) and a 12 MP phone photo of a screen (4032x3024).
+# 32 MP per request takes five ordinary screenshots or two such photos: images are decoded one after the
+# other, so a request holds at most about 80 MB and 1 s of a worker.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
-EVIDENCE_MAX_PIXELS = env_int("EVIDENCE_MAX_PIXELS", 40_000_000)
+EVIDENCE_MAX_PIXELS = env_int("EVIDENCE_MAX_PIXELS", 16_000_000)
+EVIDENCE_MAX_REQUEST_PIXELS = env_int("EVIDENCE_MAX_REQUEST_PIXELS", 32_000_000)
 EVIDENCE_MAX_FILES = 5
+# Screenshots a refused report form accepted are kept for its next try, in the private evidence
+# storage (never the cache): at most this many bytes per form, for this many minutes (beat sweeps them).
+KEPT_EVIDENCE_MAX_BYTES = env_int("KEPT_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+KEPT_EVIDENCE_MINUTES = env_int("KEPT_EVIDENCE_MINUTES", 30)
+# Evidence files no row points at (a web worker killed mid-upload) are deleted once this old.
+EVIDENCE_ORPHAN_MINUTES = env_int("EVIDENCE_ORPHAN_MINUTES", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

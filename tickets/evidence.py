@@ -12,6 +12,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageCms, ImageOps
 
@@ -36,6 +37,9 @@ _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 EVIDENCE_MESSAGES = {
     "too_large": _("The file is too large."),
     "too_many_pixels": _("The image has too many pixels."),
+    "too_many_pixels_in_total": _(
+        "The images together have too many pixels. Send fewer or smaller screenshots."
+    ),
     "not_image": _("The file is not a readable image."),
     "unsupported_format": _("Send a PNG, JPEG or WebP image."),
 }
@@ -52,7 +56,7 @@ class EvidenceError(Exception):
     @property
     def http_status(self) -> int:
         """413 for files too big (bytes or pixels), 415 for files that are not an accepted image."""
-        return 413 if self.code in ("too_large", "too_many_pixels") else 415
+        return 413 if self.code in ("too_large", "too_many_pixels", "too_many_pixels_in_total") else 415
 
 
 @dataclass(frozen=True)
@@ -145,36 +149,48 @@ def _decode(img: Image.Image) -> None:
         raise EvidenceError("not_image") from None
 
 
-def process_image(data: bytes) -> ProcessedImage:
+def process_image(data: bytes, *, max_pixels: int | None = None) -> ProcessedImage:
     """Re-encode a checked image without metadata, upright, with a thumbnail and a hash of its pixels.
 
-    Call `check_image` first: this trusts the size limits and only refuses what it cannot decode.
+    Call `check_image` first for the byte limit. The pixel bound (`max_pixels`, by default the
+    EVIDENCE_MAX_PIXELS setting) is checked here again from the header, before any pixel is decoded,
+    so no caller can make this decode more than that; the work below adds no full-size copy of an RGB image.
     """
+    if max_pixels is None:
+        max_pixels = settings.EVIDENCE_MAX_PIXELS
     img = _open_accepted(io.BytesIO(data))
     with img:
+        if img.width * img.height > max_pixels:
+            raise EvidenceError("too_many_pixels")
         fmt = _FORMATS[img.format]
         _decode(img)
-        clean = _normalised(img)
-    return ProcessedImage(
-        content=_encode(clean, fmt),
-        content_type=CONTENT_TYPES[fmt],
-        extension=EXTENSIONS[fmt],
-        width=clean.width,
-        height=clean.height,
-        thumbnail=_thumbnail(clean),
-        thumbnail_content_type="image/jpeg",
-        sha256=pixel_sha256(clean),
-    )
+        clean = _normalised(img)  # often `img` itself: used before `img` is closed
+        return ProcessedImage(
+            content=_encode(clean, fmt),
+            content_type=CONTENT_TYPES[fmt],
+            extension=EXTENSIONS[fmt],
+            width=clean.width,
+            height=clean.height,
+            thumbnail=_thumbnail(clean),
+            thumbnail_content_type="image/jpeg",
+            sha256=pixel_sha256(clean),
+        )
 
 
 def _normalised(img: Image.Image) -> Image.Image:
-    """Upright, sRGB, RGB or RGBA (alpha only when used), and no metadata left in `info`."""
-    upright = ImageOps.exif_transpose(img)
-    has_alpha = upright.has_transparency_data
-    converted = _to_srgb(upright, "RGBA" if has_alpha else "RGB")
+    """Upright, sRGB, RGB or RGBA (alpha only when used), and no metadata left in `info`.
+
+    Steps that would not change anything are skipped, so an RGB screenshot is returned as it was decoded
+    (transposed in place) instead of being copied at each step.
+    """
+    ImageOps.exif_transpose(img, in_place=True)
+    has_alpha = img.has_transparency_data
+    mode = "RGBA" if has_alpha else "RGB"
+    converted = _to_srgb(img, mode)
     if converted.mode.startswith("I"):
         converted = converted.convert("I").point(lambda v: v * (1 / 256)).convert("L")  # 16-bit grey
-    converted = converted.convert("RGBA" if has_alpha else "RGB")
+    if converted.mode != mode:
+        converted = converted.convert(mode)
     if converted.mode == "RGBA" and converted.getchannel("A").getextrema() == (255, 255):
         converted = converted.convert("RGB")
     converted.info = {}
@@ -203,8 +219,12 @@ def _encode(img: Image.Image, fmt: str) -> bytes:
 
 
 def _thumbnail(img: Image.Image) -> bytes:
-    """A small JPEG for the agents' list, longest side at most THUMBNAIL_SIZE."""
-    thumb = img.copy()
+    """A small JPEG for the agents' list, longest side at most THUMBNAIL_SIZE.
+
+    A whole-number reduction first (cheap, a fraction of the size) instead of a full-size copy.
+    """
+    factor = max(1, max(img.size) // (2 * THUMBNAIL_SIZE))
+    thumb = img.reduce(factor) if factor > 1 else img.copy()
     thumb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
     out = io.BytesIO()
     _flatten(thumb).save(out, "JPEG", quality=80)

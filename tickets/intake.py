@@ -8,13 +8,12 @@ answers with an `Outcome` that each entry point renders its own way.
 import hashlib
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -145,6 +144,9 @@ class ReportSerializer(serializers.Serializer):
         self.evidence_status = None  # 413 or 415 when a file was refused
         self.accepted_evidence = []  # (name, ProcessedImage) pairs that passed, even if the form did not
 
+    def to_internal_value(self, data):
+        return super().to_internal_value(applicable_fields(data))
+
     def validate_nik(self, value):
         try:
             return validate_nik(value)
@@ -208,18 +210,36 @@ COMMON_FIELDS = [
     "preferred_channel",
     "language",
     "description",
-    "serial_numbers",
 ]
 STAMP_FAILED_FIELDS = {"quota_lost", "serial_numbers", "document_name", "attempted_at"}
-PAID_FIELDS = {
-    "order_id",
-    "amount_paid",
-    "payment_channel",
-    "remedy_preference",
-    "payout_method",
-    "payout_account",
-    "payout_name",
-}
+MONEY_FIELDS = {"payout_method", "payout_account", "payout_name"}
+PAID_FIELDS = {"order_id", "amount_paid", "payment_channel", "remedy_preference"} | MONEY_FIELDS
+SECTIONS = {Category.STAMP_FAILED: STAMP_FAILED_FIELDS, Category.PAID_NOT_CREDITED: PAID_FIELDS}
+
+
+def applicable_fields(data):
+    """The submission without the sections that do not apply to its category, which are ignored.
+
+    The form posts every section, the hidden ones too (empty, or with what was typed before the
+    applicant changed their mind): they must never be refused. Without a valid category no section
+    applies, and the category's own error says what to do.
+    """
+    if not hasattr(data, "get"):
+        return data  # not an object: the serializer says so
+    category = data.get("category")
+    applicable = SECTIONS.get(category, set()) if isinstance(category, str) else set()
+    ignored = set().union(*SECTIONS.values()) - applicable
+    if category == Category.PAID_NOT_CREDITED and data.get("remedy_preference") != RemedyPreference.MONEY:
+        ignored |= MONEY_FIELDS
+    if not any(name in data for name in ignored):
+        return data
+    if isinstance(data, QueryDict):
+        kept = QueryDict(mutable=True)
+        for name, values in data.lists():
+            if name not in ignored:
+                kept.setlist(name, values)
+        return kept
+    return {name: value for name, value in data.items() if name not in ignored}
 
 
 def _require(attrs, errors, names):
@@ -245,50 +265,61 @@ def _check_payout_account(attrs, errors):
 def check_evidence_files(files, holder=None):
     """Check and re-encode each upload; refuse them all with one message per bad file.
 
-    Returns (name, ProcessedImage) pairs: the header check refuses oversize, unaccepted and bomb files
-    before any pixel is decoded, and `process_image` decodes each picture once, refusing truncated or
-    corrupt data, before anything is stored.
+    Returns (name, ProcessedImage) pairs. Every header is read before any pixel is decoded: files too
+    large in bytes or pixels, unaccepted or bombs are refused, and so are files that together have more
+    pixels than EVIDENCE_MAX_REQUEST_PIXELS, so a request of small files cannot hold a worker with
+    decoding. Only then `process_image` decodes each picture once, refusing truncated or corrupt data,
+    before anything is stored.
     """
-    messages, processed = [], []
-    for number, upload in enumerate(files, start=1):
-        name = getattr(upload, "name", "") or str(number)
-        try:
-            check_image(
-                upload,
-                max_bytes=settings.EVIDENCE_MAX_BYTES,
-                max_pixels=settings.EVIDENCE_MAX_PIXELS,
-                decode=False,
-            )
-            upload.seek(0)
-            processed.append((name, process_image(upload.read())))
-        except EvidenceError as exc:
-            if holder is not None:
-                holder.evidence_status = max(holder.evidence_status or 0, exc.http_status)
-            messages.append(f"{name}: {exc.message}")
-        finally:
-            upload.seek(0)
+    checked, messages = _checked_headers(files, holder)
+    if not messages:
+        processed, messages = _decoded(checked, holder)
     if messages:
         raise serializers.ValidationError(messages)
     return processed
 
 
-# --- screenshots kept between two tries of the report form ---------------------------------------
+def _checked_headers(files, holder):
+    """(name, upload, ImageInfo) of each file, and the messages of the refused ones; nothing decoded."""
+    checked, messages = [], []
+    for number, upload in enumerate(files, start=1):
+        name = getattr(upload, "name", "") or str(number)
+        try:
+            info = check_image(
+                upload,
+                max_bytes=settings.EVIDENCE_MAX_BYTES,
+                max_pixels=settings.EVIDENCE_MAX_PIXELS,
+                decode=False,
+            )
+            checked.append((name, upload, info))
+        except EvidenceError as exc:
+            _refuse(holder, exc)
+            messages.append(f"{name}: {exc.message}")
+    total = sum(info.width * info.height for _name, _upload, info in checked)
+    if not messages and total > settings.EVIDENCE_MAX_REQUEST_PIXELS:
+        exc = EvidenceError("too_many_pixels_in_total")
+        _refuse(holder, exc)
+        messages.append(exc.message)
+    return checked, messages
 
-KEEP_SECONDS = 30 * 60
+
+def _decoded(checked, holder):
+    processed, messages = [], []
+    for name, upload, _info in checked:
+        try:
+            upload.seek(0)
+            processed.append((name, process_image(upload.read(), max_pixels=settings.EVIDENCE_MAX_PIXELS)))
+        except EvidenceError as exc:
+            _refuse(holder, exc)
+            messages.append(f"{name}: {exc.message}")
+        finally:
+            upload.seek(0)
+    return processed, messages
 
 
-def keep_evidence(evidence):
-    """Keep accepted screenshots in the cache for the form's next try; returns the key to ask for them."""
-    key = secrets.token_urlsafe(18)
-    cache.set(f"kept-evidence:{key}", list(evidence), timeout=KEEP_SECONDS)
-    return key
-
-
-def kept_evidence(key):
-    """The screenshots kept under `key` ([] when unknown or expired)."""
-    if not key or len(key) > 64:
-        return []
-    return cache.get(f"kept-evidence:{key}") or []
+def _refuse(holder, exc):
+    if holder is not None:
+        holder.evidence_status = max(holder.evidence_status or 0, exc.http_status)
 
 
 # --- the intake flow --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets import roles, services
+from tickets import evidence_files, kept_evidence, roles, services
 from tickets.exceptions import WorkflowError
 from tickets.models import REMEDY_IN_FLIGHT_STATES, IdempotencyRecord, State, Ticket
 
@@ -126,3 +126,15 @@ def purge_idempotency_records():
             break
         purged += IdempotencyRecord.objects.filter(id__in=ids).delete()[0]
     return purged
+
+
+@shared_task(acks_late=True)
+def sweep_kept_evidence():
+    """Delete screenshots kept for a refused form's next try once KEPT_EVIDENCE_MINUTES have passed."""
+    return kept_evidence.sweep()
+
+
+@shared_task(acks_late=True)
+def sweep_orphan_evidence():
+    """Delete evidence files that no row points at (a worker killed mid-upload) after EVIDENCE_ORPHAN_MINUTES."""
+    return evidence_files.sweep_orphans()

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from desk.applicant import tracking
 from desk.applicant.api import ApplicantMessageSerializer
 from notifications.conversation import add_applicant_message, applicant_reopen
-from tickets import intake, ratelimit, roles, services
+from tickets import kept_evidence, ratelimit, roles, services
 from tickets.exceptions import WorkflowError
 from tickets.forms import HONEYPOT_FIELD, ReportPage, form_data
 from tickets.intake import plain_errors, receive_report
@@ -84,9 +84,8 @@ def report(request):
         page.add_summary(_("The report could not be sent. Please try again."))
         return render(request, "tickets/report.html", {"page": page}, status=400)
 
-    kept = (
-        [] if request.FILES.getlist("evidence") else intake.kept_evidence(request.POST.get("kept_evidence"))
-    )
+    old_key = request.POST.get("kept_evidence", "")[:64]
+    kept = [] if request.FILES.getlist("evidence") else kept_evidence.kept(old_key)
     outcome = receive_report(
         request=request,
         data=form_data(request.POST, request.FILES, exclude=FORM_ONLY_FIELDS),
@@ -94,6 +93,8 @@ def report(request):
         idempotency_key=f"form:{submission_key}",
         kept_evidence=kept,
     )
+    if not outcome.errors or outcome.evidence:
+        kept_evidence.discard(old_key)  # sent, or kept again below under a new key
     if not outcome.errors:
         query = urlencode({"token": outcome.body["tracking_token"]})
         return redirect(reverse("report-sent", kwargs={"reference": outcome.ticket_reference}) + "?" + query)
@@ -106,12 +107,9 @@ def report(request):
                 _("This form was sent already. Check it and send it again for a new report.")
             ]
         }
+    kept_key, kept_names = kept_evidence.keep(outcome.evidence) if outcome.evidence else ("", [])
     page = ReportPage(
-        values=values,
-        errors=errors,
-        submission_key=submission_key,
-        kept_key=intake.keep_evidence(outcome.evidence) if outcome.evidence else "",
-        kept_names=[name for name, _image in outcome.evidence],
+        values=values, errors=errors, submission_key=submission_key, kept_key=kept_key, kept_names=kept_names
     )
     response = render(request, "tickets/report.html", {"page": page}, status=outcome.status)
     if outcome.retry_after is not None:

@@ -1,6 +1,9 @@
 """Valid reports and images for the intake tests; every image is made here with Pillow."""
 
+import functools
 import io
+import struct
+import zlib
 
 from PIL import Image
 
@@ -17,6 +20,23 @@ def image_bytes(fmt="PNG", size=(120, 80), color=(20, 120, 200), **options):
     out = io.BytesIO()
     img.save(out, fmt, **options)
     return out.getvalue()
+
+
+@functools.cache
+def one_colour_png(width, height, color=(20, 120, 200)):
+    """A real, decodable RGB PNG of one colour: tens of megapixels in about a hundred kilobytes.
+
+    Written row by row with zlib, so making it costs neither the memory nor the time of a decode.
+    """
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + bytes(color) * width  # filter type 0, then the pixels
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _chunk(tag, data):
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
 
 def upload(data=None, name="riwayat.png"):

@@ -256,6 +256,52 @@ def test_bomb_is_refused_without_allocating_the_decoded_image(tmp_path):
     assert growth > 48 * 1024
 
 
+def test_process_refuses_more_pixels_than_its_bound_before_decoding():
+    bomb = png_bomb(8000, 8000)  # under Pillow's own bomb limit: it would decode 64 MB
+    with pytest.raises(EvidenceError) as excinfo:
+        process_image(bomb, max_pixels=16_000_000)
+    assert excinfo.value.code == "too_many_pixels"
+
+
+def test_process_bound_is_the_setting_unless_given(settings):
+    settings.EVIDENCE_MAX_PIXELS = 1000
+    with pytest.raises(EvidenceError) as excinfo:
+        process_image(encode(picture((40, 30)), "PNG"))
+    assert excinfo.value.code == "too_many_pixels"
+
+
+MEASURE_PROCESS_PEAK_RSS = textwrap.dedent(
+    """
+    import re, sys
+    from tests.tickets.intake_helpers import one_colour_png
+    from tickets.evidence import process_image
+
+    def peak_rss_kib():
+        return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+
+    data = one_colour_png(4000, 4000)
+    before = peak_rss_kib()
+    process_image(data, max_pixels=16_000_000)
+    print(peak_rss_kib() - before)
+    """
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak RSS is read from Linux's /proc")
+def test_processing_a_screenshot_keeps_about_one_full_size_copy():
+    """16 MP decode to 64 MB of RGBX pixels; a copy per step (transpose, convert, thumbnail) was 144 MB."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE_PROCESS_PEAK_RSS],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert int(result.stdout) < 96 * 1024  # 6 bytes a pixel
+
+
 # --- EvidenceError -----------------------------------------------------------------------------------
 
 

@@ -127,6 +127,28 @@ def test_fields_of_another_category_are_not_stored(client):
     assert ticket.order_id == "" and ticket.amount_paid is None
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data",
+    [
+        paid_not_credited(serial_numbers="", quota_lost="", attempted_at=""),  # a form's hidden section
+        paid_not_credited(serial_numbers="12345", quota_lost="dua", attempted_at="kemarin"),
+        paid_not_credited(payout_method="ewallet", payout_account="bukan nomor"),  # quota was chosen
+        stamp_failed(amount_paid="lima puluh ribu", remedy_preference="", payout_account="x"),
+    ],
+    ids=["empty", "typed before changing category", "money fields when quota chosen", "paid fields"],
+)
+def test_fields_of_a_section_that_does_not_apply_are_ignored_not_refused(client, data):
+    response = post(client, data)
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
+def test_other_complaint_from_the_form_ignores_the_empty_hidden_sections(client):
+    data = other_json(consent="true", serial_numbers="", quota_lost="", order_id="", amount_paid="")
+    assert post(client, data).status_code == 201
+
+
 # --- each validation rule, in both languages -------------------------------------------------------
 
 RULES = [

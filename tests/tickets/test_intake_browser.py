@@ -83,3 +83,52 @@ def test_report_from_a_phone_and_follow_it(page, live_server, screenshot_file, l
     screenshot(page, f"intake-{language}-5-status")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing wider than the phone
+
+
+def fill_applicant(page, *, category, name, whatsapp):
+    page.check(f"#category-{category}")
+    page.fill("#id_full_name", name)
+    page.fill("#id_nik", "3171014501900001")
+    page.fill("#id_email", "pelapor@example.com")
+    page.fill("#id_whatsapp", whatsapp)
+    page.check("#id_consent")
+
+
+def fill_stamp_failed(page, screenshot_file):
+    page.fill("#id_quota_lost", "2")
+    page.fill("#id_serial_numbers", SERIAL)
+    page.set_input_files("#id_evidence", str(screenshot_file))
+
+
+def fill_paid_not_credited(page, screenshot_file):
+    page.fill("#id_order_id", "ORD-2024-0001")
+    page.fill("#id_amount_paid", "Rp 50.000")
+    page.set_input_files("#id_evidence", str(screenshot_file))
+
+
+def fill_other(page, screenshot_file):
+    page.fill("#id_description", "Saya tidak bisa masuk ke akun e-Meterai.")
+
+
+@pytest.mark.parametrize(
+    "category,fill,whatsapp",
+    [
+        ("stamp_failed", fill_stamp_failed, "0812-3456-7890"),
+        ("paid_not_credited", fill_paid_not_credited, "0813-1111-2222"),
+        ("other", fill_other, "0812-5555-6666"),
+    ],
+)
+def test_each_category_is_sent_through_the_real_form(
+    page, live_server, screenshot_file, category, fill, whatsapp
+):
+    """The hidden sections post their empty fields too; they are ignored, never refused."""
+    page.goto(live_server.url + "/report/")
+    fill_applicant(page, category=category, name="Siti Rahmawati", whatsapp=whatsapp)
+    fill(page, screenshot_file)
+    page.click("button[type=submit].button")
+    page.wait_for_load_state()
+    screenshot(page, f"intake-category-{category}")
+    assert page.locator("#summary").count() == 0, page.locator("#summary").inner_text()
+    assert "Laporan diterima" in page.locator("h1").inner_text()
+    ticket = Ticket.objects.get(reference=page.locator("[data-reference]").inner_text().strip())
+    assert ticket.category == category
