@@ -7,6 +7,7 @@ carriers put many applicants behind one address), NUMBER per WhatsApp number and
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -48,13 +49,26 @@ def current_limits():
 
 
 def client_address(request):
-    """The client's address; behind TRUSTED_PROXY_COUNT proxies, the one they put in X-Forwarded-For."""
+    """The client's address, the one place that decides it (rate limits, login lockouts, idempotency).
+
+    With TRUSTED_PROXY_COUNT = 0, the socket's REMOTE_ADDR; behind N trusted proxies, the address the
+    outermost of them appended to X-Forwarded-For (the N-th from the right). Whatever the client wrote
+    further left is ignored, and a hop that is not an IP address falls back to REMOTE_ADDR.
+    """
     proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if proxies:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
+        if len(hops) >= proxies and _is_address(hops[-proxies]):
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _hit(scope, identity, limit):
