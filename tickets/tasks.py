@@ -114,3 +114,10 @@ def purge_idempotency_records():
             break
         purged += IdempotencyRecord.objects.filter(id__in=ids).delete()[0]
     return purged
+
+
+@shared_task(acks_late=True)
+def resend_tracking_link(reference, contact):
+    """Match the reference and contact and send the link if they match: out of the request, so that the
+    lost-link page does the same work (and takes the same time) whether they match or not."""
+    return services.resend_tracking_link(reference=reference, contact=contact)
