@@ -338,7 +338,11 @@ LOGGING = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers check over plain HTTP inside the network
+    SECURE_REDIRECT_EXEMPT = [
+        r"^healthz$",
+        r"^livez$",
+        r"^readyz$",
+    ]  # load balancers check over plain HTTP inside the network
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not TESTING)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not TESTING)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.health import healthz
+from config.health import healthz, livez, readyz
 
 admin.site.site_header = "e-Meterai Help Desk"
 admin.site.site_title = "e-Meterai Help Desk"
@@ -13,6 +13,8 @@ admin.site.enable_nav_sidebar = False  # the ticket list needs the width; the in
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
     path("admin/dashboard/", include("tickets.dashboard")),  # before admin.site.urls
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api_urls")),
