@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -258,7 +260,10 @@ OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")
-# Reverse proxies in front of the web processes; the client address is taken from X-Forwarded-For.
+# Reverse proxies in front of the web processes. 0: clients connect directly, X-Forwarded-For and
+# X-Forwarded-Proto are ignored (a client could write anything there). N: the address the N-th proxy
+# from us appended to X-Forwarded-For is the client's (tickets.ratelimit.client_address), and
+# X-Forwarded-Proto is trusted for HTTPS (SECURE_PROXY_SSL_HEADER below).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Remedy gateways.
@@ -323,6 +328,29 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOGIN_URL = "admin:login"
+# /api/schema/ and /api/docs/ are for staff when DEBUG is off, unless this opens them to anyone.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
+
+# Headers on every answer. No inline script anywhere (scripts are static files, the API docs' too);
+# inline styles are allowed because the admin and Swagger UI set style attributes, which cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), fullscreen=(self), geolocation=(), "
+    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 LOGGING = {
     "version": 1,
@@ -338,8 +366,10 @@ LOGGING = {
 }
 
 # Production hardening: on whenever DEBUG is off.
-if not DEBUG:
+if TRUSTED_PROXY_COUNT > 0:
+    # Only a proxy of ours sets X-Forwarded-Proto; without one, a client could claim HTTPS over HTTP.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)
     SECURE_REDIRECT_EXEMPT = [
         r"^healthz$",

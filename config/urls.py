@@ -2,9 +2,10 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz, livez, readyz
+from config.middleware import staff_or_public_docs
 
 admin.site.site_header = "e-Meterai Help Desk"
 admin.site.site_title = "e-Meterai Help Desk"
@@ -19,8 +20,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api_urls")),
     path("api/v1/", include("refunds.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Staff only in production unless API_DOCS_PUBLIC; the docs' script is a file, as the CSP wants.
+    path("api/schema/", staff_or_public_docs(SpectacularAPIView.as_view()), name="schema"),
+    path(
+        "api/docs/",
+        staff_or_public_docs(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("webhooks/", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("tickets.urls")),
