@@ -316,6 +316,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Applicant reports and tracking, staff workflow, remedies and webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_errors",
+        "config.schema.report_categories",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketChannelEnum": "tickets.models.Channel",
         "MessageChannelEnum": "notifications.models.MessageChannel",

@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from config.health import healthz, livez, readyz
 from config.middleware import staff_or_public_docs
 
+handler404 = "config.errors.not_found"
+
 admin.site.site_header = "e-Meterai Help Desk"
 admin.site.site_title = "e-Meterai Help Desk"
 admin.site.index_title = "Help-desk console"

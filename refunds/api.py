@@ -41,7 +41,10 @@ class MayExport(BasePermission):
 
 class BulkApprovalSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK, allow_empty=False
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),  # a BigAutoField's largest id
+        min_length=1,
+        max_length=MAX_BULK,
+        allow_empty=False,
     )
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +37,9 @@ class IsAgent(BasePermission):
 
     def has_permission(self, request, view):
         return roles.is_agent(None, request.user)
+
+
+MAX_ID = 2**63 - 1  # the largest id a BigAutoField holds
 
 
 def mask_nik(nik):
@@ -437,6 +440,8 @@ class EvidenceFileView(APIView):
 
     @extend_schema(responses={(200, "image/*"): bytes})
     def get(self, request, reference, pk):
+        if pk > MAX_ID:  # the URL's digits can exceed what the database's id column holds
+            raise Http404
         item = get_object_or_404(Evidence, pk=pk, ticket__reference=reference.strip().upper())
         thumb = request.query_params.get("thumb") == "1" and item.thumbnail
         stored = item.thumbnail if thumb else item.file
