@@ -12,7 +12,9 @@ def schema(client, alice):
 
 
 def test_report_body_says_what_each_category_requires(schema):
-    body = schema["paths"]["/api/v1/reports/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    body = schema["paths"]["/api/v1/reports/"]["post"]["requestBody"]["content"]["multipart/form-data"][
+        "schema"
+    ]
     assert body["discriminator"]["propertyName"] == "category"
     required = {}
     for category, ref in body["discriminator"]["mapping"].items():
