@@ -1,4 +1,13 @@
-"""A health check for load balancers and orchestrators: the database and the cache answer."""
+"""Health checks for load balancers and orchestrators.
+
+- `/livez` (liveness): the web process can serve a request. No dependency is asked, so a database or
+  Redis outage never makes an orchestrator restart every web process.
+- `/readyz` (readiness): the process can do its work: the database answers. The cache (Redis) is
+  reported but does not fail readiness, because intake works without it (rate limits fail open, see
+  `tickets.ratelimit`); taking every web node out of a load balancer because Redis is down would turn a
+  partial outage into a full one.
+- `/healthz` (CONTRACT.md) is the readiness check, for load balancers configured before the split.
+"""
 
 from django.core.cache import cache
 from django.db import connection
@@ -12,7 +21,7 @@ def _database_ok():
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
-    except Exception:  # noqa: BLE001 - any failure means "not healthy", reported below
+    except Exception:  # noqa: BLE001 - any failure means "not ready", reported below
         return False
 
 
@@ -26,9 +35,16 @@ def _cache_ok():
 
 @never_cache
 @require_GET
-def healthz(request):
+def livez(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
     checks = {"database": _database_ok(), "cache": _cache_ok()}
-    healthy = all(checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
-    )
+    ready = checks["database"]
+    return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
+
+
+healthz = readyz

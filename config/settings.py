@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "tickets",
     "refunds",
     "notifications",
@@ -74,6 +75,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -82,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a login that axes refused into its lockout answer
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,6 +124,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# While the database is unreachable, requests answer 503 with this Retry-After (config.middleware).
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5)
+
+# Brute-force protection for the admin and the API token login (django-axes): failures are counted per
+# username AND client address (tickets.ratelimit.client_address, which honours TRUSTED_PROXY_COUNT), so a
+# guesser locks out one username from one address and never everyone behind a carrier's address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "tickets.ratelimit.client_address"
+AXES_LOCKOUT_CALLABLE = "tickets.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -264,7 +285,10 @@ OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")
-# Reverse proxies in front of the web processes; the client address is taken from X-Forwarded-For.
+# Reverse proxies in front of the web processes. 0: clients connect directly, X-Forwarded-For and
+# X-Forwarded-Proto are ignored (a client could write anything there). N: the address the N-th proxy
+# from us appended to X-Forwarded-For is the client's (tickets.ratelimit.client_address), and
+# X-Forwarded-Proto is trusted for HTTPS (SECURE_PROXY_SSL_HEADER below).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Remedy gateways.
@@ -325,13 +349,17 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"login": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "e-Meterai refund and complaint desk API",
     "DESCRIPTION": "Applicant reports and tracking, staff workflow, remedies and webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_errors",
+        "config.schema.report_categories",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketChannelEnum": "tickets.models.Channel",
         "MessageChannelEnum": "notifications.models.MessageChannel",
@@ -344,6 +372,29 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOGIN_URL = "admin:login"
+# /api/schema/ and /api/docs/ are for staff when DEBUG is off, unless this opens them to anyone.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
+
+# Headers on every answer. No inline script anywhere (scripts are static files, the API docs' too);
+# inline styles are allowed because the admin and Swagger UI set style attributes, which cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), fullscreen=(self), geolocation=(), "
+    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 LOGGING = {
     "version": 1,
@@ -359,10 +410,16 @@ LOGGING = {
 }
 
 # Production hardening: on whenever DEBUG is off.
-if not DEBUG:
+if TRUSTED_PROXY_COUNT > 0:
+    # Only a proxy of ours sets X-Forwarded-Proto; without one, a client could claim HTTPS over HTTP.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers check over plain HTTP inside the network
+    SECURE_REDIRECT_EXEMPT = [
+        r"^healthz$",
+        r"^livez$",
+        r"^readyz$",
+    ]  # load balancers check over plain HTTP inside the network
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not TESTING)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not TESTING)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

@@ -2,9 +2,12 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.health import healthz
+from config.health import healthz, livez, readyz
+from config.middleware import staff_or_public_docs
+
+handler404 = "config.errors.not_found"
 
 admin.site.site_header = "e-Meterai Help Desk"
 admin.site.site_title = "e-Meterai Help Desk"
@@ -13,12 +16,19 @@ admin.site.enable_nav_sidebar = False  # the ticket list needs the width; the in
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
     path("admin/dashboard/", include("desk.console.urls")),  # before admin.site.urls
     path("admin/", admin.site.urls),
     path("api/v1/", include("desk.applicant.api_urls")),
     path("api/v1/", include("desk.staff_api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Staff only in production unless API_DOCS_PUBLIC; the docs' script is a file, as the CSP wants.
+    path("api/schema/", staff_or_public_docs(SpectacularAPIView.as_view()), name="schema"),
+    path(
+        "api/docs/",
+        staff_or_public_docs(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("webhooks/", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("desk.applicant.urls")),

@@ -9,7 +9,9 @@ import io
 import logging
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
 from django.utils import timezone
@@ -67,13 +69,56 @@ def twiml_ok():
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 
+# A signed form can still be malformed (a misconfigured sender, a replayed or forged-with-leaked-token
+# request): it is checked against what Twilio sends before anything is stored, and refused with 400.
+MESSAGE_SID = RegexValidator(r"^(SM|MM)[0-9a-fA-F]{32}$", "not a Twilio message SID")
+WHATSAPP_ADDRESS = RegexValidator(r"^(whatsapp:)?\+[1-9][0-9]{6,14}$", "not a WhatsApp address")
+MAX_MEDIA = 10
+
+
+class WhatsAppMessageForm(forms.Form):
+    """Twilio's incoming-message form, the fields we store."""
+
+    MessageSid = forms.CharField(max_length=34, validators=[MESSAGE_SID])
+    From = forms.CharField(max_length=30, validators=[WHATSAPP_ADDRESS])
+    To = forms.CharField(max_length=30, required=False, validators=[WHATSAPP_ADDRESS])
+    Body = forms.CharField(max_length=4096, required=False, strip=False)
+    NumMedia = forms.IntegerField(min_value=0, max_value=MAX_MEDIA, required=False)
+    ProfileName = forms.CharField(max_length=256, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        for index in range(cleaned.get("NumMedia") or 0):
+            url = self.data.get(f"MediaUrl{index}", "")
+            content_type = self.data.get(f"MediaContentType{index}", "")
+            if len(url) > 2000 or not url.startswith(("https://", "http://")) or len(content_type) > 100:
+                self.add_error(None, f"MediaUrl{index} or MediaContentType{index} is malformed")
+        return cleaned
+
+
+class StatusCallbackForm(forms.Form):
+    """Twilio's status callback form."""
+
+    MessageSid = forms.CharField(max_length=34, validators=[MESSAGE_SID])
+    MessageStatus = forms.CharField(max_length=32, required=False)
+    ErrorCode = forms.CharField(max_length=10, required=False, validators=[RegexValidator(r"^[0-9]*$")])
+
+
+def form_errors(form):
+    return HttpResponseBadRequest(
+        "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()),
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 @csrf_exempt
 @require_POST
 def whatsapp_webhook(request):
     if not twilio_signature_valid(request):
         return HttpResponseForbidden("invalid signature")
-    if not request.POST.get("MessageSid") or not request.POST.get("From"):
-        return HttpResponseBadRequest("MessageSid and From are required")
+    form = WhatsAppMessageForm(request.POST)
+    if not form.is_valid():
+        return form_errors(form)
     receive_whatsapp(request.POST)
     return twiml_ok()
 
@@ -83,8 +128,9 @@ def whatsapp_webhook(request):
 def status_webhook(request):
     if not twilio_signature_valid(request):
         return HttpResponseForbidden("invalid signature")
-    if not request.POST.get("MessageSid"):
-        return HttpResponseBadRequest("MessageSid is required")
+    form = StatusCallbackForm(request.POST)
+    if not form.is_valid():
+        return form_errors(form)
     apply_status(
         message_sid=request.POST["MessageSid"],
         twilio_status=request.POST.get("MessageStatus", ""),

@@ -1,5 +1,6 @@
 """The fixed cast of every test: an applicant, two agents, two supervisors, finance, and a non-staff user."""
 
+import contextlib
 import os
 import shutil
 
@@ -54,6 +55,26 @@ def fin(db):
 def nobody(db):
     """A logged-in user with no staff access at all."""
     return UserFactory(username="nobody", is_staff=False)
+
+
+@pytest.fixture
+def database_outage(transactional_db):
+    """A context manager: inside it the database is unreachable (its port closed), as while PostgreSQL
+    restarts; every request in it finds no connection. PostgreSQL only (mark the test `postgres`)."""
+    from django.db import connection
+
+    @contextlib.contextmanager
+    def outage():
+        saved = connection.settings_dict["PORT"]
+        connection.close()
+        connection.settings_dict["PORT"] = "1"  # nothing listens there: connecting is refused
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = saved
+
+    return outage
 
 
 @pytest.fixture

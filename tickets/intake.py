@@ -358,6 +358,17 @@ def request_fingerprint(data, files):
     return digest.hexdigest()
 
 
+def scoped_key(data, idempotency_key):
+    """The key as stored: the client's Idempotency-Key within the applicant's own namespace (their NIK),
+    hashed, so that two applicants who pick the same key never meet each other's report.
+
+    The NIK rather than the client address: a phone's retry often comes from another carrier address, and
+    many applicants share one; the NIK is in every retry of the same body and differs between applicants.
+    """
+    nik = "".join(char for char in str(data.get("nik", "")) if char.isdigit())
+    return hashlib.sha256(f"report:{nik}\0{idempotency_key}".encode()).hexdigest()
+
+
 def _replay(record, fingerprint):
     if record.request_hash != fingerprint:
         return error_outcome(
@@ -384,6 +395,7 @@ def receive_report(*, request, data, files, idempotency_key="", channel="web", k
 
     fingerprint = ""
     if idempotency_key:
+        idempotency_key = scoped_key(data, idempotency_key)
         fingerprint = request_fingerprint(data, files)
         record = IdempotencyRecord.objects.filter(key=idempotency_key).first()
         if record is not None:

@@ -3,10 +3,13 @@
 RATE_LIMIT_REPORTS is `ADDR/NUMBER` reports per minute: ADDR per client address (generous, as mobile
 carriers put many applicants behind one address), NUMBER per WhatsApp number and per NIK (strict);
 `off` disables both. Counters live in fixed one-minute windows, created with `cache.add` and raised with
-`cache.incr`, which are atomic on Redis.
+`cache.incr`, which are atomic on Redis. When the cache is down the limits fail open (logged): at a
+deadline surge, losing an applicant's report is worse than letting a few more through.
 """
 
 import hashlib
+import ipaddress
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -15,6 +18,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 
@@ -48,13 +53,26 @@ def current_limits():
 
 
 def client_address(request):
-    """The client's address; behind TRUSTED_PROXY_COUNT proxies, the one they put in X-Forwarded-For."""
+    """The client's address, the one place that decides it (rate limits, login lockouts, idempotency).
+
+    With TRUSTED_PROXY_COUNT = 0, the socket's REMOTE_ADDR; behind N trusted proxies, the address the
+    outermost of them appended to X-Forwarded-For (the N-th from the right). Whatever the client wrote
+    further left is ignored, and a hop that is not an IP address falls back to REMOTE_ADDR.
+    """
     proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if proxies:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
+        if len(hops) >= proxies and _is_address(hops[-proxies]):
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _hit(scope, identity, limit):
@@ -62,14 +80,22 @@ def _hit(scope, identity, limit):
     window = int(now // WINDOW_SECONDS)
     digest = hashlib.sha256(f"{scope}:{identity}".encode()).hexdigest()[:32]
     key = f"ratelimit:{scope}:{digest}:{window}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
-        count = 1
+        count = _count(key)
+    except Exception:  # noqa: BLE001 - the cache (Redis) is down: take the report rather than lose it
+        log.warning("rate limit %s not counted: the cache is unavailable", scope, exc_info=True)
+        return
     if count > limit:
         raise RateLimited(retry_after=max(1, math.ceil(WINDOW_SECONDS - now % WINDOW_SECONDS)))
+
+
+def _count(key):
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
+        return 1
 
 
 def check_address(request):

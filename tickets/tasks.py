@@ -138,3 +138,10 @@ def sweep_kept_evidence():
 def sweep_orphan_evidence():
     """Delete evidence files that no row points at (a worker killed mid-upload) after EVIDENCE_ORPHAN_MINUTES."""
     return evidence_files.sweep_orphans()
+
+
+@shared_task(acks_late=True)
+def resend_tracking_link(reference, contact):
+    """Match the reference and contact and send the link if they match: out of the request, so that the
+    lost-link page does the same work (and takes the same time) whether they match or not."""
+    return services.resend_tracking_link(reference=reference, contact=contact)

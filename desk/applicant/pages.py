@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from desk.applicant import tracking
 from desk.applicant.api import ApplicantMessageSerializer
 from notifications.conversation import add_applicant_message, applicant_reopen
-from tickets import kept_evidence, ratelimit, roles, services
+from tickets import kept_evidence, ratelimit, roles, services, tasks
 from tickets.exceptions import WorkflowError
 from tickets.forms import HONEYPOT_FIELD, ReportPage, form_data
 from tickets.intake import plain_errors, receive_report
@@ -51,7 +51,8 @@ def landing(request):
 @require_http_methods(["GET", "POST"])
 def lost_link(request):
     """Send the tracking link again, to the WhatsApp number or email on file; the answer never says
-    whether the reference exists or the contact matched."""
+    whether the reference exists or the contact matched, neither in words nor in time: the request only
+    queues the inputs, and the task matches them and sends."""
     if request.method == "GET":
         return render(request, "tickets/lost_link.html", {"values": {}})
     values = {key: request.POST.get(key, "").strip()[:254] for key in ("reference", "contact")}
@@ -66,7 +67,7 @@ def lost_link(request):
         )
         response["Retry-After"] = str(limited.retry_after)
         return response
-    services.resend_tracking_link(reference=values["reference"], contact=values["contact"])
+    tasks.resend_tracking_link.delay(values["reference"], values["contact"])
     return render(request, "tickets/lost_link.html", {"values": values, "sent": True})
 
 

@@ -42,7 +42,10 @@ class MayExport(BasePermission):
 
 class BulkApprovalSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK, allow_empty=False
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),  # a BigAutoField's largest id
+        min_length=1,
+        max_length=MAX_BULK,
+        allow_empty=False,
     )
 
 
@@ -142,12 +145,22 @@ class JSONErrorsNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+# Days a remedy can have been approved or applied on; outside them a day's bounds overflow the calendar.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
+
+
 def _parse_day(value, name, errors):
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
         errors[name] = [_("Give a date as YYYY-MM-DD.")]
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors[name] = [
+            _("Give a date between %(first)s and %(last)s.") % {"first": FIRST_DAY, "last": LAST_DAY}
+        ]
+        return None
+    return day
 
 
 class ExportView(APIView):

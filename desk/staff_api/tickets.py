@@ -5,27 +5,33 @@ Views validate input, call one service and render the result; the workflow's rul
 querysets stay here.
 """
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from desk.applicant.api import ErrorsSerializer
 from notifications import services as notifications
 from notifications.models import Message, MessageChannel
 from refunds.models import Remedy, RemedyState
-from tickets import roles, selectors, services, workflow
+from tickets import logins, roles, selectors, services, workflow
 from tickets.exceptions import WorkflowError
 from tickets.masking import mask_nik
 from tickets.models import Category, Evidence, State, Ticket, TicketTransition
@@ -40,53 +46,55 @@ class IsAgent(BasePermission):
         return roles.is_agent(None, request.user)
 
 
+MAX_ID = 2**63 - 1  # the largest id a BigAutoField holds
+
+
 # --- token login --------------------------------------------------------------------------------
 
 
-class FailedLoginThrottle(SimpleRateThrottle):
-    """Counts failed logins per client address (scope `login` of DEFAULT_THROTTLE_RATES)."""
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def allow_request(self, request, view):
-        if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        return len(self.history) < self.num_requests or self.throttle_failure()
-
-    def record_failure(self):
-        self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
+class TokenLoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, allow_blank=True)
+    password = serializers.CharField(max_length=4096, allow_blank=True, trim_whitespace=False)
 
 
 class TokenLoginView(APIView):
-    """Exchange a staff user's username and password for an API token."""
+    """Exchange a staff user's username and password for an API token.
+
+    django-axes counts the failures (per username and client address, as on the admin login) through
+    Django's `authenticate`, which is given the Django request itself so that axes sees the client.
+    """
 
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []
 
     @extend_schema(
-        request=AuthTokenSerializer,
-        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+        request=TokenLoginSerializer,
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: OpenApiResponse(ErrorsSerializer, description="wrong credentials or not staff"),
+            429: OpenApiResponse(
+                ErrorsSerializer, description="too many failures for this username from this address"
+            ),
+        },
     )
     def post(self, request):
-        throttle = FailedLoginThrottle()
-        if not throttle.allow_request(request, self):
-            self.throttled(request, throttle.wait())
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        user = serializer.validated_data["user"] if serializer.is_valid() else None
-        if user is None or not user.is_staff:
-            throttle.record_failure()
+        serializer = TokenLoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=False)
+        credentials = serializer.validated_data if not serializer.errors else {}
+        django_request = request._request
+        user = authenticate(
+            request=django_request,
+            username=credentials.get("username", ""),
+            password=credentials.get("password", ""),
+        )
+        if getattr(django_request, "axes_locked_out", False):
+            return logins.lockout_response(django_request)
+        if user is None or not user.is_staff or not user.is_active:
             message = _("Unable to log in with the username and password given.")
             return Response({"errors": {"non_field_errors": [message]}}, status=400)
+        # A login like the admin's: last_login is updated and axes forgets the earlier failures.
+        user_logged_in.send(sender=user.__class__, request=django_request, user=user)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -472,6 +480,8 @@ class EvidenceFileView(APIView):
 
     @extend_schema(responses={(200, "image/*"): bytes})
     def get(self, request, reference, pk):
+        if pk > MAX_ID:  # the URL's digits can exceed what the database's id column holds
+            raise Http404
         item = get_object_or_404(Evidence, pk=pk, ticket__reference=reference.strip().upper())
         thumb = request.query_params.get("thumb") == "1" and item.thumbnail
         stored = item.thumbnail if thumb else item.file

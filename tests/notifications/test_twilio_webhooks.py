@@ -240,3 +240,40 @@ def test_media_gone_at_twilio_is_given_up_without_retrying(
     message = Message.objects.get(direction=Direction.INBOUND)
     assert message.media[0]["state"] == "failed" and not message.media_pending
     assert len([r for r in twilio_double.requests if "/Media/" in r.path]) == 1
+
+
+# --- signed but malformed forms -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"From": "whatsapp:+62" + "8" * 300},
+        {"From": "whatsapp:not-a-number"},
+        {"From": ""},
+        {"Body": "x" * 4097},
+        {"MessageSid": "SM" + "1" * 300},
+        {"MessageSid": "not-a-sid"},
+        {"NumMedia": "11"},
+        {"NumMedia": "-1"},
+        {"NumMedia": "many"},
+        {"NumMedia": "1", "MediaUrl0": "ftp://example.com/x", "MediaContentType0": "image/png"},
+    ],
+    ids=lambda change: ",".join(f"{key}={value[:20]}" for key, value in change.items()),
+)
+def test_signed_but_malformed_message_is_refused_with_400_and_nothing_stored(client, twilio_double, change):
+    form = {**twilio_double.inbound_form("Halo"), **change}
+    answer = post_twilio(client, twilio_double, INBOUND, form)
+    assert answer.status_code == 400
+    assert not Message.objects.exists() and not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize("change", [{"MessageSid": "SM" + "1" * 300}, {"ErrorCode": "9" * 300}])
+def test_signed_but_malformed_status_callback_is_refused_with_400_and_changes_nothing(
+    client, twilio_double, change
+):
+    message = _sent_message(twilio_double)
+    form = {**twilio_double.status_form(message.provider_id, "failed", error_code=63016), **change}
+    assert post_twilio(client, twilio_double, STATUS, form).status_code == 400
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT

@@ -117,3 +117,10 @@ def test_mask_account(value, masked):
 
 def test_mask_nik_keeps_region_and_last_four():
     assert mask_nik("3171010101900123") == "3171********0123"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_day_at_the_end_of_the_calendar_is_refused_not_a_crash(fin, day):
+    response = get(fin, **{"from": day, "to": day})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"from", "to"}

@@ -11,6 +11,7 @@ from PIL import Image
 
 from notifications.models import Message
 from tests.tickets.intake_helpers import (
+    NIK_MAN,
     SERIAL,
     SERIAL_2,
     image_bytes,
@@ -484,6 +485,23 @@ def test_same_key_with_another_body_is_422_and_creates_nothing(client):
     )
     assert other_picture.status_code == 422
     assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_two_applicants_with_the_same_key_each_get_their_own_report(client):
+    first = post(client, stamp_failed(), HTTP_IDEMPOTENCY_KEY="1")
+    second = post(client, stamp_failed(nik=NIK_MAN, whatsapp="081298765432"), HTTP_IDEMPOTENCY_KEY="1")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["reference"] != second.json()["reference"]
+    assert second.json()["tracking_token"] != first.json()["tracking_token"]
+    assert Ticket.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_retry_from_another_address_still_returns_the_first_answer(client):
+    first = post(client, stamp_failed(), HTTP_IDEMPOTENCY_KEY="key-4", REMOTE_ADDR="10.1.1.1")
+    again = post(client, stamp_failed(), HTTP_IDEMPOTENCY_KEY="key-4", REMOTE_ADDR="10.2.2.2")
+    assert first.json() == again.json() and Ticket.objects.count() == 1
 
 
 @pytest.mark.django_db

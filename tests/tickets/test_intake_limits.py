@@ -129,3 +129,29 @@ def test_losing_concurrent_request_leaves_no_file_behind(settings, tmp_path):
     assert Ticket.objects.count() == 1
     stored = [path for path in (tmp_path / "media").rglob("*") if path.is_file()]
     assert len(stored) == 2  # the one screenshot and its thumbnail
+
+
+# --- a database outage: 503 with Retry-After, and the client's retry creates one report --------
+
+
+@pytest.mark.postgres
+def test_report_during_a_database_outage_answers_503_and_the_retry_creates_one_report(
+    client, database_outage
+):
+    key = {"HTTP_IDEMPOTENCY_KEY": "retry-after-outage"}
+    with database_outage():
+        refused = post_json(client, other_json(), **key)
+    assert refused.status_code == 503 and int(refused["Retry-After"]) > 0
+    assert refused.json()["errors"]["non_field_errors"]
+    retried = post_json(client, other_json(), **key)
+    again = post_json(client, other_json(), **key)
+    assert retried.status_code == 201 and again.status_code == 201
+    assert again.json()["reference"] == retried.json()["reference"]
+    assert Ticket.objects.count() == 1 and IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_a_page_during_a_database_outage_answers_503_not_500(client, database_outage):
+    with database_outage():
+        response = client.get("/status/EMT-ZZZZZZZ/?token=x")
+    assert response.status_code == 503 and "Retry-After" in response

@@ -4,6 +4,8 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from notifications.models import Message
 from tests.factories import ticket_in_state
@@ -233,6 +235,37 @@ def test_lost_link_for_an_unknown_reference_says_the_same(client, reported):
     response = ask_for_link(client, "EMT-ZZZZZZZ", "0812-3456-7890")
     assert response.status_code == 200 and b'id="sent"' in response.content
     assert not Message.objects.filter(event="tracking_link").exists()
+
+
+@pytest.fixture
+def queued_tasks():
+    """Tasks are queued on the in-memory broker, not run in the request (as with a real broker)."""
+    from config.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url="memory://localhost/", task_always_eager=False)
+    yield
+    app.conf.update(saved)
+
+
+def test_lost_link_does_the_same_work_whether_or_not_the_details_match(client, reported, queued_tasks):
+    work = []
+    for reference, contact in [
+        (reported.reference, "0812-3456-7890"),
+        (reported.reference, "0813-0000-0000"),
+        ("EMT-ZZZZZZZ", "0812-3456-7890"),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            response = ask_for_link(client, reference, contact)
+        assert response.status_code == 200 and b'id="sent"' in response.content
+        work.append(len(queries.captured_queries))
+    assert work[0] == work[1] == work[2]
+    assert not Message.objects.filter(event="tracking_link").exists()  # the task sends, later
+
+
+def test_lost_link_page_says_the_link_was_sent_only_if_the_details_match(client, reported):
+    page = ask_for_link(client, "EMT-ZZZZZZZ", "0812-3456-7890").content.decode()
+    assert "Jika datanya cocok dengan sebuah laporan" in page
 
 
 def test_lost_link_needs_both_fields(client, reported):

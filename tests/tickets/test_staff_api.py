@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fresh(settings):
     settings.REMEDIES_PAUSED = True
-    cache.clear()  # the login throttle counts in the cache
+    cache.clear()
     yield
     cache.clear()
 
@@ -49,14 +49,6 @@ def test_wrong_credentials_or_non_staff_get_400(username, password, alice, nobod
     response = api().post("/api/v1/auth/token/", {"username": username, "password": password})
     assert response.status_code == 400
     assert "token" not in response.json()
-
-
-def test_repeated_failures_are_throttled(alice, settings):
-    for _ in range(10):
-        assert api().post("/api/v1/auth/token/", {"username": "alice", "password": "no"}).status_code == 400
-    response = api().post("/api/v1/auth/token/", {"username": "alice", "password": "secret-pass-123"})
-    assert response.status_code == 429
-    assert "Retry-After" in response
 
 
 def test_successful_logins_are_not_throttled(alice):

@@ -221,7 +221,8 @@ def test_media_is_not_served_from_a_public_url(client, reported):
 
 
 @pytest.mark.django_db
-def test_schema_describes_the_applicant_api_and_docs_work_offline(client):
+def test_schema_describes_the_applicant_api_and_docs_work_offline(client, alice):
+    client.force_login(alice)  # staff only in production (see tests/test_security_headers.py)
     schema = client.get("/api/schema/?format=json").json()
     for path in (
         "/api/v1/reports/",
