@@ -383,10 +383,12 @@ def transition_parameters():
     fields, used_by = {}, {}
     for name in staff_transitions():
         for param in workflow.spec(name).declaration.params:
-            if param.applies is not None and not any(param.applies(kind) for kind in _SAMPLE_TICKETS):
-                continue  # internal (the bulk approval's remedy id)
+            if param.internal:
+                continue
             used_by.setdefault(param.name, (param, []))[1].append(
-                f"{name} (required)" if param.required else name
+                f"{name} (required{' for ' + param.only_for if param.only_for else ''})"
+                if param.required
+                else name
             )
     for param_name, (param, names) in used_by.items():
         field = serializers.IntegerField if param.kind == "number" else serializers.CharField
@@ -394,20 +396,6 @@ def transition_parameters():
             required=False, help_text=f"{param.help} {_('Used by')}: {', '.join(names)}."
         )
     return inline_serializer("TransitionParameters", fields)
-
-
-class _SampleTicket:
-    """Stands in for a ticket of each remedy kind when asking which parameters can apply."""
-
-    def __init__(self, money):
-        self.money = money
-        self.quota_lost = self.amount_paid = None
-
-    def wants_money_refund(self):
-        return self.money
-
-
-_SAMPLE_TICKETS = (_SampleTicket(False), _SampleTicket(True))
 
 
 class TransitionView(APIView):

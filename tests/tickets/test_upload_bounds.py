@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.core.cache import cache
 
 from notifications.models import Message
 from tests.tickets.intake_helpers import image_bytes, one_colour_png, stamp_failed
 from tickets.models import Evidence, IdempotencyRecord, Ticket
 
+pytestmark = pytest.mark.usefixtures("applicant_defaults")
+
 URL = "/api/v1/reports/"
 FORTY_MEGAPIXELS = (8000, 5000)  # 123 KB as a one-colour PNG
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(settings):
-    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
-    settings.RATE_LIMIT_REPORTS = "off"
-    cache.clear()
 
 
 def files(data, count):
