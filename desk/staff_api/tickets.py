@@ -244,7 +244,7 @@ class TransitionLogSerializer(serializers.ModelSerializer):
 
 class TicketDetailSerializer(TicketListSerializer):
     nik = serializers.CharField()
-    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
     serial_numbers = serializers.SerializerMethodField()
     evidence = serializers.SerializerMethodField()
     messages = MessageSerializer(many=True)
@@ -424,7 +424,12 @@ class TransitionView(APIView):
                 description=_("The transition to fire; its parameters are those named for it below."),
             )
         ],
-        responses={200: TicketDetailSerializer},
+        responses={
+            200: TicketDetailSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="a missing or bad parameter"),
+            403: OpenApiResponse(ErrorSerializer, description="not permitted for this user"),
+            409: OpenApiResponse(ErrorSerializer, description="not allowed from the current state"),
+        },
     )
     def post(self, request, reference, name):
         ticket = get_object_or_404(Ticket, reference=reference.strip().upper())
