@@ -4,7 +4,7 @@ Attached to the core's transitions and events (see tickets/workflow.py); each ru
 of the change it follows, so the outbox holds its messages only if that change commits.
 """
 
-from notifications import services, templates
+from notifications import services, texts
 from notifications.models import InboundEmail, Message
 from tickets import roles, workflow
 
@@ -32,9 +32,7 @@ def attach():
 
 @workflow.on("send_back")
 def note_for_the_proposer(change, params):
-    services.add_note(
-        ticket=change.ticket, author=change.actor, body=templates.sent_back_note(params["reason"])
-    )
+    services.add_note(ticket=change.ticket, author=change.actor, body=texts.sent_back_note(params["reason"]))
 
 
 @workflow.on("report_created")

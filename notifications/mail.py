@@ -33,6 +33,9 @@ from notifications.models import (
     MessageStatus,
 )
 from notifications.replies import visible_reply
+from tickets.evidence import EvidenceError, check_image, process_image
+from tickets.models import Ticket
+from tickets.services import attach_evidence
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +135,6 @@ def images_of(email):
 
 
 def _ticket_for(email):
-    from tickets.models import Ticket
-
     ids = thread_ids(email)
     if ids:
         earlier = (
@@ -161,8 +162,6 @@ def _is_automatic(email):
 
 
 def _checked_images(email):
-    from tickets.evidence import EvidenceError, check_image, process_image
-
     kept, refused = [], []
     for name, content in images_of(email)[: settings.EVIDENCE_MAX_FILES]:
         try:
@@ -296,8 +295,6 @@ def _receive(email, raw, inbound):
     Mail naming a ticket from another address than the applicant's is held for an agent: stored on the
     ticket as such, with no transition and no evidence (its attachments stay in the raw message).
     """
-    from tickets.services import attach_evidence
-
     message_id = inbound.email_message_id
     stored = Message.objects.filter(
         channel=MessageChannel.EMAIL, direction=Direction.INBOUND, provider_id=message_id

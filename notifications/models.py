@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from notifications.provider_errors import describe_error
+
 
 class Direction(models.TextChoices):
     INBOUND = "in", _("Inbound")
@@ -137,8 +139,6 @@ class Message(models.Model):
     @property
     def error_text(self):
         """The stored error code in words, for agents."""
-        from notifications.channels import describe_error
-
         return describe_error(self.error_code)
 
     def advance_status(self, status):

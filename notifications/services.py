@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from notifications import templates
+from notifications import texts
 from notifications.models import Direction, Message, MessageChannel, MessageStatus
 from tickets.exceptions import InvalidParameter
 from tickets.links import tracking_url
@@ -127,7 +127,7 @@ def notify(*, ticket, event, author=None, channels=None, **context):
     for channel in _contact_channels(ticket):
         if channels is not None and channel not in channels:
             continue
-        rendered = templates.render(event, ticket=ticket, channel=channel, **context)
+        rendered = texts.render(event, ticket=ticket, channel=channel, **context)
         messages.append(
             _outbound(
                 ticket=ticket,
@@ -165,7 +165,7 @@ def send_reply(*, ticket, author, channel, body):
         raise InvalidParameter(_("Choose WhatsApp, email or an internal note."), field="channel")
     if ticket.erased_at is not None or not _address(ticket, channel):
         raise InvalidParameter(_("The applicant gave no address on this channel."), field="channel")
-    rendered = templates.render(
+    rendered = texts.render(
         "agent_reply", ticket=ticket, channel=channel, message=body, link=tracking_url(ticket)
     )
     return queue_outbound(

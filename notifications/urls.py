@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from notifications import inbound
+from notifications import webhooks
 
 app_name = "webhooks"
 
 urlpatterns = [
-    path("twilio/whatsapp/", inbound.whatsapp_webhook, name="twilio-whatsapp"),
-    path("twilio/status/", inbound.status_webhook, name="twilio-status"),
-    path("email/", inbound.email_webhook, name="email"),
+    path("twilio/whatsapp/", webhooks.whatsapp_webhook, name="twilio-whatsapp"),
+    path("twilio/status/", webhooks.status_webhook, name="twilio-status"),
+    path("email/", webhooks.email_webhook, name="email"),
 ]

@@ -299,6 +299,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
                     "number",
                     required=True,
                     applies=lambda ticket: not ticket.wants_money_refund(),
+                    only_for="a quota remedy",
                     initial=lambda ticket: ticket.quota_lost,
                     help=_("Stamps to restore (quota remedies)."),
                 ),
@@ -308,6 +309,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
                     "number",
                     required=True,
                     applies=lambda ticket: ticket.wants_money_refund(),
+                    only_for="a money refund",
                     initial=lambda ticket: ticket.amount_paid,
                     help=_("Rupiah to refund (money refunds), at most the amount paid."),
                 ),
@@ -325,7 +327,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         permission=roles.is_supervisor_not_proposer,
         custom=declare(
             _("Approve remedy"),
-            params=[NOTE, Param("remedy_id", _("Remedy"), "number", applies=lambda ticket: False)],
+            params=[NOTE, Param("remedy_id", _("Remedy"), "number", internal=True)],
             tells_applicant="approved",
         ),
     )

@@ -73,3 +73,14 @@ def may_reopen(ticket, actor):
     if actor is APPLICANT:
         return ticket.within_reopen_window()
     return is_agent(ticket, actor)
+
+
+# Who each permission lets fire a transition, in words (the workflow's table in docs/architecture.md).
+WHO = {
+    is_agent: "agent",
+    is_supervisor: "supervisor",
+    is_supervisor_not_proposer: "supervisor, never the proposer",
+    is_system: "system",
+    may_confirm: "applicant; system after the waiting period; agent on the applicant's word",
+    may_reopen: "agent; applicant within the reopen window",
+}

@@ -38,6 +38,8 @@ class Param:
     applies: Callable[[Any], bool] | None = None  # the console shows it only for tickets where True
     initial: Callable[[Any], Any] | None = None  # the console's prefilled value
     help: Promise | str = ""  # the staff API schema's description
+    only_for: str = ""  # in words, the tickets it applies to (the workflow's table)
+    internal: bool = False  # passed by our own code (bulk approval), never offered to people
 
     def shown_for(self, ticket):
         return self.applies is None or self.applies(ticket)
@@ -149,3 +151,30 @@ def emit(event, **kwargs):
     """Run the handlers of a domain event that is not a transition (inside the caller's transaction)."""
     for handler in after_hooks(event):
         handler(**kwargs)
+
+
+# --- the table --------------------------------------------------------------------------------
+
+
+def table():
+    """The workflow as a Markdown table, from the declarations: docs/architecture.md holds it verbatim."""
+    rows = [
+        "| transition | from | to | who | parameters | the applicant is told |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, spec in transitions().items():
+        params = ", ".join(
+            f"`{param.name}`"
+            + (
+                " (required" + (f" for {param.only_for}" if param.only_for else "") + ")"
+                if param.required
+                else ""
+            )
+            for param in spec.declaration.params
+            if not param.internal
+        )
+        rows.append(
+            f"| `{name}` | {', '.join(f'`{source}`' for source in spec.sources)} | `{spec.target}` "
+            f"| {roles.WHO[spec.permission]} | {params} | {spec.declaration.tells_applicant or '—'} |"
+        )
+    return "\n".join(rows)

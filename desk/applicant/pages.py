@@ -19,10 +19,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from desk.applicant import tracking
 from desk.applicant.api import ApplicantMessageSerializer
+from desk.applicant.report_page import HONEYPOT_FIELD, ReportPage, form_data
 from notifications.conversation import add_applicant_message, applicant_reopen
 from tickets import kept_evidence, ratelimit, roles, services, tasks
 from tickets.exceptions import WorkflowError
-from tickets.forms import HONEYPOT_FIELD, ReportPage, form_data
 from tickets.intake import plain_errors, receive_report
 from tickets.links import tracking_url
 from tickets.models import Evidence, State

@@ -108,7 +108,7 @@ def transition_fields(ticket, name):
             "" if param.initial is None else str(param.initial(ticket) or ""),
         )
         for param in workflow.spec(name).declaration.params
-        if param.shown_for(ticket)
+        if not param.internal and param.shown_for(ticket)
     ]
 
 

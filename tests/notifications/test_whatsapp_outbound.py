@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone, translation
 
 from notifications import delivery, services
-from notifications.channels import describe_error
 from notifications.models import Message, MessageStatus
+from notifications.provider_errors import describe_error
 from notifications.tasks import deliver_message, retry_delay
 from tests.factories import TicketFactory
 

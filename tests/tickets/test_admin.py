@@ -16,20 +16,9 @@ from tickets import services
 from tickets.evidence import process_image
 from tickets.models import Evidence, State, Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_in_english", "remedies_paused")]
 
 LIST = "/admin/tickets/ticket/"
-
-
-@pytest.fixture(autouse=True)
-def _english(client):
-    """Messages and labels are checked in English (the msgids); staff pages default to Indonesian."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
-@pytest.fixture(autouse=True)
-def _remedies_wait(settings):
-    settings.REMEDIES_PAUSED = True
 
 
 def page_url(ticket):

@@ -11,15 +11,9 @@ from refunds.services import record_application
 from tests.factories import ticket_in_state
 from tickets.models import State, Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_in_english")]
 
 URL = "/admin/dashboard/"
-
-
-@pytest.fixture(autouse=True)
-def _english(client):
-    """Messages and labels are checked in English (the msgids); staff pages default to Indonesian."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
 @pytest.fixture(autouse=True)

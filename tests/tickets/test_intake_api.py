@@ -6,7 +6,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from PIL import Image
 
 from notifications.models import Message
@@ -22,14 +21,9 @@ from tests.tickets.intake_helpers import (
 )
 from tickets.models import Evidence, IdempotencyRecord, SerialNumber, Ticket, TicketTransition
 
+pytestmark = pytest.mark.usefixtures("applicant_defaults")
+
 URL = "/api/v1/reports/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(settings):
-    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
-    settings.RATE_LIMIT_REPORTS = "off"
-    cache.clear()
 
 
 def post(client, data, *, lang=None, **headers):

@@ -1,20 +1,16 @@
 """The applicant's way in, in headless Chromium at a phone's size, in Indonesian and in English."""
 
 import pytest
-from django.core.cache import cache
 
 from tests.browser import screenshot
 from tests.tickets.intake_helpers import SERIAL, image_bytes
 from tickets.models import Ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(settings):
-    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
-    settings.RATE_LIMIT_REPORTS = "off"
-    cache.clear()
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("applicant_defaults"),
+]
 
 
 @pytest.fixture

@@ -13,14 +13,9 @@ from tickets import kept_evidence, tasks
 from tickets.evidence import process_image
 from tickets.models import Ticket
 
+pytestmark = pytest.mark.usefixtures("applicant_defaults")
+
 EXPIRED = 31 * 60  # seconds; KEPT_EVIDENCE_MINUTES is 30
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(settings):
-    settings.LANGUAGE_CODE = "id"
-    settings.RATE_LIMIT_REPORTS = "off"
-    cache.clear()
 
 
 def form(**overrides):

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -13,12 +12,7 @@ from tests.tickets.intake_helpers import SERIAL, stamp_failed, upload
 from tickets import services
 from tickets.models import State, Ticket
 
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(settings):
-    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
-    settings.RATE_LIMIT_REPORTS = "off"
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("applicant_defaults")
 
 
 def form(**overrides):

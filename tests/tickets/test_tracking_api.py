@@ -1,7 +1,6 @@
 """GET /api/v1/reports/{ref}/, replies, confirm, the token rules, evidence files and the schema."""
 
 import pytest
-from django.core.cache import cache
 
 from notifications.models import Message
 from notifications.services import add_note
@@ -10,12 +9,7 @@ from tests.tickets.intake_helpers import stamp_failed, upload
 from tickets import services
 from tickets.models import Evidence, State, Ticket
 
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(settings):
-    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
-    settings.RATE_LIMIT_REPORTS = "off"
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("applicant_defaults")
 
 
 @pytest.fixture

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.core.cache import cache
 
 from notifications.models import Message
 from tests.tickets.intake_helpers import image_bytes, one_colour_png, stamp_failed
 from tickets.models import Evidence, IdempotencyRecord, Ticket
 
+pytestmark = pytest.mark.usefixtures("applicant_defaults")
+
 URL = "/api/v1/reports/"
 FORTY_MEGAPIXELS = (8000, 5000)  # 123 KB as a one-colour PNG
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(settings):
-    settings.LANGUAGE_CODE = "id"  # the product's default (the test settings speak English)
-    settings.RATE_LIMIT_REPORTS = "off"
-    cache.clear()
 
 
 def files(data, count):
@@ -61,10 +55,8 @@ def test_images_over_the_request_bound_together_are_refused_before_any_is_decode
     data = stamp_failed(evidence=files(truncated, 3))
     response = client.post(URL, data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 413
-    assert response.json() == {
-        "errors": {
-            "evidence": ["The images together have too many pixels. Send fewer or smaller screenshots."]
-        }
+    assert response.json()["errors"] == {
+        "evidence": ["The images together have too many pixels. Send fewer or smaller screenshots."]
     }
     assert_nothing_stored(settings)
 

@@ -10,7 +10,7 @@ from tickets import roles, services, workflow
 from tickets.exceptions import InvalidParameter, TransitionForbidden, TransitionNotAllowed
 from tickets.models import Category, State, Ticket, TicketTransition
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remedies_paused")]
 
 # The workflow's table (README, "Architecture"), `resolve` included.
 ALLOWED_FROM = {
@@ -48,12 +48,6 @@ TARGET = {
     "close_unanswered": State.CLOSED,
 }
 CASES = [(name, state) for name in ALLOWED_FROM for state in State.values]
-
-
-@pytest.fixture(autouse=True)
-def _remedies_wait(settings):
-    """Approved remedies stay approved here: applying them is tested in tests/refunds."""
-    settings.REMEDIES_PAUSED = True
 
 
 def fire(name, ticket, *, alice, sam, original=None):

@@ -1,0 +1,52 @@
+"""Operations that change tickets, one module per concern; callers use `from tickets import services`.
+
+- `transitions`: `fire` and `perform_transition`, the one path of every workflow transition (lock the
+  ticket, check state and permission, validate the declared parameters, run the hooks, log).
+- `reports`: a new report with its serial numbers and screenshots, evidence attached later, a lost
+  tracking link sent again.
+- `assignment`: assigning, "next ticket", and the reminder of a ticket waiting for the applicant.
+- `erasure`: personal data erased on request or after retention.
+"""
+
+from tickets.services.assignment import assign, claim_next, send_info_reminder
+from tickets.services.erasure import REDACTED, erase_personal_data
+from tickets.services.reports import (
+    attach_evidence,
+    delete_files,
+    processed_images,
+    resend_tracking_link,
+    submit_report,
+)
+from tickets.services.transitions import (
+    Change,
+    available_transitions,
+    check_transition,
+    find_original,
+    fire,
+    lock_ticket,
+    perform_transition,
+    required_text,
+    transitioning,
+)
+
+__all__ = [
+    "REDACTED",
+    "Change",
+    "assign",
+    "attach_evidence",
+    "available_transitions",
+    "check_transition",
+    "claim_next",
+    "delete_files",
+    "erase_personal_data",
+    "find_original",
+    "fire",
+    "lock_ticket",
+    "perform_transition",
+    "processed_images",
+    "required_text",
+    "resend_tracking_link",
+    "send_info_reminder",
+    "submit_report",
+    "transitioning",
+]
