@@ -450,3 +450,12 @@ def plain_errors(errors):
             messages = [message for items in messages.values() for message in items]
         plain[name] = [str(message) for message in messages]
     return plain
+
+
+def clean_payout_account(*, method, account):
+    """One payout account checked by the report's rule (a conversation asks it on its own)."""
+    attrs, errors = {"payout_method": method, "payout_account": account}, {}
+    _check_payout_account(attrs, errors)
+    if errors:
+        raise serializers.ValidationError(errors["payout_account"])
+    return attrs["payout_account"]

@@ -1,0 +1,339 @@
+"""A report taken on WhatsApp question by question: signed webhooks over real HTTP, the Twilio double.
+
+Each test plays the applicant's side through Twilio's webhook to a live server; the questions come
+back as the webhook's TwiML, the confirmation through Twilio's Messages API (the double).
+"""
+
+import html
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from PIL import Image
+
+from notifications import guided
+from notifications.models import Direction, GuidedConversation, GuidedState, GuidedTurn, Message
+from tests.doubles.twilio import APPLICANT_WHATSAPP
+from tests.notifications.conftest import png_bytes
+from tickets.links import tracking_url
+from tickets.models import Category, Evidence, SerialNumber, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NUMBER = APPLICANT_WHATSAPP.removeprefix("whatsapp:")
+NIK = "3171014501900003"
+SERIAL = "1A2B3C4D5E6F7G8H9J0K1L"
+# The web form's own messages (tickets/locale), in Indonesian.
+SERIAL_MESSAGE = "Nomor seri terdiri dari 22 angka atau huruf kapital; periksa: ABC"
+QUANTITY_MESSAGE = "Tulis angka dari 1 sampai 1000."
+FORMAT_MESSAGE = "Kirim gambar PNG, JPEG, atau WebP."
+
+
+class Chat:
+    """The applicant's phone: each `say` is one signed inbound webhook; returns the question asked back."""
+
+    def __init__(self, double, url):
+        self.double, self.url = double, url
+        self.last_form = None
+
+    def say(self, body="", *, media=(), form=None):
+        self.last_form = form or self.double.inbound_form(body, media=list(media))
+        answer = self.double.post_webhook(self.url, self.last_form)
+        assert answer.status_code == 200, answer.text
+        found = re.search(r"<Message>(.*)</Message>", answer.text, re.S)
+        return html.unescape(found.group(1)) if found else ""
+
+    def screenshot(self, size=(390, 844)):
+        return [(self.double.add_media(png_bytes(size), "image/png"), "image/png")]
+
+
+@pytest.fixture
+def chat(live_server, settings, twilio_double):
+    settings.PUBLIC_BASE_URL = live_server.url
+    return Chat(twilio_double, f"{live_server.url}/webhooks/twilio/whatsapp/")
+
+
+def _stamp_failed_until_confirmation(chat):
+    chat.say("Halo")
+    chat.say("1")
+    chat.say("Siti Aminah")
+    chat.say(NIK)
+    chat.say("siti@example.com")
+    chat.say(SERIAL)
+    chat.say("2")
+    chat.say("30/11/2026 14.30")
+    return chat.say(media=chat.screenshot())
+
+
+def _confirmations(double):
+    return [message for message in double.messages if "EMT-" in message["body"]]
+
+
+# --- each category, start to finish -----------------------------------------------------------------
+
+
+def test_first_message_from_an_unknown_number_asks_what_happened_in_indonesian(chat):
+    question = chat.say("Halo, kuota saya hilang")
+    assert "Apa yang terjadi" in question and "1." in question and "3." in question
+    assert not Ticket.objects.exists()
+    assert GuidedConversation.objects.get().language == "id"
+
+
+def test_stamp_failed_report_has_the_data_of_a_web_report_and_the_confirmation_reaches_twilio(chat):
+    summary = _stamp_failed_until_confirmation(chat)
+    assert "3171********0003" in summary and SERIAL in summary
+    consent = chat.say("ya")
+    assert "setuju" in consent.lower()
+    assert chat.say("YA") == ""
+
+    ticket = Ticket.objects.get()
+    assert (ticket.category, ticket.channel, ticket.language) == (Category.STAMP_FAILED, "whatsapp", "id")
+    assert (ticket.full_name, ticket.nik, ticket.email, ticket.whatsapp) == (
+        "Siti Aminah",
+        NIK,
+        "siti@example.com",
+        NUMBER,
+    )
+    assert ticket.platform_account_email == "siti@example.com" and ticket.quota_lost == 2
+    assert timezone.localtime(ticket.attempted_at).strftime("%d/%m/%Y %H:%M") == "30/11/2026 14:30"
+    assert ticket.consent_at is not None and ticket.preferred_channel == "whatsapp"
+    assert list(SerialNumber.objects.values_list("value", flat=True)) == [SERIAL]
+    assert Evidence.objects.get(ticket=ticket).width == 390
+    [confirmation] = _confirmations(chat.double)
+    assert ticket.reference in confirmation["body"] and tracking_url(ticket) in confirmation["body"]
+    assert confirmation["to"] == APPLICANT_WHATSAPP
+
+
+def test_the_conversation_is_kept_on_the_ticket_in_order(chat):
+    _stamp_failed_until_confirmation(chat)
+    chat.say("ya")
+    chat.say("ya")
+    ticket = Ticket.objects.get()
+    inbound = ticket.messages.filter(direction=Direction.INBOUND)
+    assert list(inbound.values_list("body", flat=True))[:3] == ["Halo", "1", "Siti Aminah"]
+    assert ticket.messages.filter(direction=Direction.OUTBOUND, event="guided").count() >= 9
+    assert GuidedConversation.objects.get().state == GuidedState.SUBMITTED
+
+
+def test_paid_not_credited_with_a_money_refund_asks_for_the_payout_destination(chat):
+    chat.say("Halo")
+    chat.say("2")
+    chat.say("Budi")
+    chat.say(NIK)
+    chat.say("budi@example.com")
+    chat.say("INV-2026-0042")
+    chat.say("Rp 50.000")
+    assert "rekening bank" in chat.say("2")  # money back: where to?
+    chat.say("2")  # e-wallet
+    refused = chat.say("bukan nomor")
+    assert "Tulis nomor HP akun dompet digital." in refused
+    chat.say("0812 1111 2222")
+    chat.say("Budi Santoso")
+    chat.say(media=chat.screenshot())
+    chat.say("ya")
+    chat.say("ya")
+    ticket = Ticket.objects.get()
+    assert (ticket.category, ticket.order_id, ticket.amount_paid) == (
+        Category.PAID_NOT_CREDITED,
+        "INV-2026-0042",
+        50000,
+    )
+    assert (ticket.remedy_preference, ticket.payout_method, ticket.payout_account, ticket.payout_name) == (
+        "money",
+        "ewallet",
+        "+6281211112222",
+        "Budi Santoso",
+    )
+    assert ticket.evidence.count() == 1 and _confirmations(chat.double)
+
+
+def test_other_category_asks_only_for_a_description(chat):
+    chat.say("Halo")
+    chat.say("3")
+    chat.say("Ani")
+    chat.say(NIK)
+    chat.say("ani@example.com")
+    summary = chat.say("Saya tidak bisa login ke akun saya")
+    assert "tidak bisa login" in summary
+    chat.say("ya")
+    chat.say("ya")
+    ticket = Ticket.objects.get()
+    assert (ticket.category, ticket.description) == (Category.OTHER, "Saya tidak bisa login ke akun saya")
+    assert not ticket.evidence.exists()
+
+
+def test_an_applicant_writing_english_is_asked_in_english(chat):
+    question = chat.say("Hello, I need help")
+    assert "What happened" in question
+    assert "full name" in chat.say("1")
+
+
+# --- wrong answers ------------------------------------------------------------------------------
+
+
+def test_a_wrong_nik_is_asked_again_with_the_forms_message(chat):
+    chat.say("Halo")
+    chat.say("1")
+    chat.say("Siti")
+    again = chat.say("12345")
+    assert "NIK harus terdiri dari 16 angka." in again and "NIK" in again
+    assert "nik" not in GuidedConversation.objects.get().answers
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("9", "Balas dengan salah satu angka."),
+    ],
+)
+def test_a_category_that_is_not_offered_is_asked_again(chat, answer, message):
+    chat.say("Halo")
+    assert message in chat.say(answer)
+    assert GuidedConversation.objects.get().answers == {}
+
+
+def test_a_wrong_serial_number_and_quantity_are_refused_with_the_forms_messages(chat):
+    chat.say("Halo")
+    chat.say("1")
+    chat.say("Siti")
+    chat.say(NIK)
+    chat.say("siti@example.com")
+    assert SERIAL_MESSAGE in chat.say("ABC")
+    chat.say(SERIAL)
+    assert QUANTITY_MESSAGE in chat.say("5000")
+    assert "quota_lost" not in GuidedConversation.objects.get().answers
+
+
+def test_an_image_that_is_not_a_screenshot_is_refused_and_asked_again(chat):
+    chat.say("Halo")
+    chat.say("1")
+    chat.say("Siti")
+    chat.say(NIK)
+    chat.say("siti@example.com")
+    chat.say(SERIAL)
+    chat.say("1")
+    chat.say("-")
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), "red").save(buffer, "GIF")
+    gif = chat.double.add_media(buffer.getvalue(), "image/gif")
+    again = chat.say(media=[(gif, "image/gif")])
+    assert FORMAT_MESSAGE in again
+    assert "evidence" not in GuidedConversation.objects.get().answers
+    assert "Periksa laporan Anda" in chat.say(media=chat.screenshot())
+    assert "evidence" in GuidedConversation.objects.get().answers
+
+
+def test_text_where_a_screenshot_is_expected_is_asked_again(chat):
+    chat.say("Halo")
+    for answer in ["1", "Siti", NIK, "siti@example.com", SERIAL, "1", "-"]:
+        chat.say(answer)
+    again = chat.say("sudah saya kirim")
+    assert "gambar" in again.lower()
+
+
+# --- cancel, start over, an agent -------------------------------------------------------------------
+
+
+def test_batal_stops_and_stores_no_report(chat):
+    chat.say("Halo")
+    chat.say("1")
+    assert "Dihentikan" in chat.say("batal")
+    assert not Ticket.objects.exists()
+    assert GuidedConversation.objects.get().state == GuidedState.CANCELLED
+
+
+def test_a_message_after_cancelling_starts_a_new_conversation(chat):
+    chat.say("Halo")
+    chat.say("batal")
+    assert "Apa yang terjadi" in chat.say("Halo lagi")
+    assert GuidedConversation.objects.filter(state=GuidedState.ACTIVE).count() == 1
+
+
+def test_ulang_starts_over(chat):
+    chat.say("Halo")
+    chat.say("1")
+    chat.say("Siti")
+    assert "Apa yang terjadi" in chat.say("ulang")
+    assert GuidedConversation.objects.get().answers == {}
+
+
+def test_petugas_hands_the_partial_answers_to_an_agent_on_a_ticket(chat):
+    chat.say("Halo")
+    chat.say("1")
+    chat.say("Siti Aminah")
+    chat.say(NIK)
+    reply = chat.say("petugas")
+    ticket = Ticket.objects.get()
+    assert ticket.reference in reply
+    assert (ticket.category, ticket.full_name, ticket.nik, ticket.channel) == (
+        Category.OTHER,
+        "Siti Aminah",
+        NIK,
+        "whatsapp",
+    )
+    assert "Pembubuhan gagal dan kuota terpotong" in ticket.description
+    assert ticket.messages.filter(direction=Direction.INBOUND, body="Siti Aminah").exists()
+    assert GuidedConversation.objects.get().state == GuidedState.HANDED_OVER
+
+
+def test_after_a_hand_over_the_next_message_joins_the_ticket(chat):
+    chat.say("Halo")
+    chat.say("petugas")
+    assert chat.say("Tolong dibantu") == ""
+    ticket = Ticket.objects.get()
+    assert ticket.messages.filter(direction=Direction.INBOUND, body="Tolong dibantu").exists()
+    assert GuidedConversation.objects.count() == 1
+
+
+# --- restarts, duplicates ---------------------------------------------------------------------------
+
+
+def test_a_restarted_worker_resumes_where_the_applicant_was(chat):
+    chat.say("Halo")
+    chat.say("1")
+    chat.say("Siti Aminah")
+    connections.close_all()  # what a restarted worker has: the database, nothing in memory
+    stored = GuidedConversation.objects.get()
+    assert stored.answers == {"category": "stamp_failed", "full_name": "Siti Aminah"}
+    chat.say(NIK)
+    assert GuidedConversation.objects.get().answers["nik"] == NIK
+
+
+def test_the_same_message_sid_twice_changes_nothing(chat):
+    chat.say("Halo")
+    chat.say("1")
+    form = chat.double.inbound_form("Siti Aminah")
+    chat.say(form=form)
+    turns = GuidedTurn.objects.count()
+    assert chat.say(form=form) == ""
+    assert GuidedTurn.objects.count() == turns
+    assert GuidedConversation.objects.get().answers["full_name"] == "Siti Aminah"
+
+
+def test_a_duplicated_confirmation_creates_one_report(chat):
+    _stamp_failed_until_confirmation(chat)
+    chat.say("ya")
+    form = chat.double.inbound_form("ya")
+    chat.say(form=form)
+    chat.say(form=form)
+    assert Ticket.objects.count() == 1 and len(_confirmations(chat.double)) == 1
+
+
+# --- idle conversations -------------------------------------------------------------------------
+
+
+def test_an_idle_conversation_is_reminded_once_with_the_template_then_closed(chat, settings):
+    settings.TWILIO_CONTENT_SIDS = {"guided_reminder": {"id": "HX" + "1" * 32}}
+    chat.say("Halo")
+    chat.say("1")
+    later = timezone.now() + timedelta(days=1, minutes=1)
+    assert guided.remind_and_close_idle(now=later) == (1, 0)
+    assert guided.remind_and_close_idle(now=later) == (0, 0)
+    [reminder] = [m for m in chat.double.messages if m["form"].get("ContentSid")]
+    assert reminder["form"]["ContentSid"] == "HX" + "1" * 32
+    assert guided.remind_and_close_idle(now=later + timedelta(days=1, minutes=1)) == (0, 1)
+    assert GuidedConversation.objects.get().state == GuidedState.EXPIRED
+    assert not Message.objects.exists()
