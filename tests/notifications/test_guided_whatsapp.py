@@ -7,6 +7,8 @@ back as the webhook's TwiML, the confirmation through Twilio's Messages API (the
 import html
 import io
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -337,3 +339,58 @@ def test_an_idle_conversation_is_reminded_once_with_the_template_then_closed(cha
     assert guided.remind_and_close_idle(now=later + timedelta(days=1, minutes=1)) == (0, 1)
     assert GuidedConversation.objects.get().state == GuidedState.EXPIRED
     assert not Message.objects.exists()
+
+
+def test_a_quick_reply_template_asks_the_category_when_one_is_configured(chat, settings):
+    settings.TWILIO_CONTENT_SIDS = {"guided_category": {"id": "HX" + "2" * 32}}
+    assert chat.say("Halo") == ""
+    [question] = chat.double.messages
+    assert question["form"]["ContentSid"] == "HX" + "2" * 32 and question["to"] == APPLICANT_WHATSAPP
+    button = {**chat.double.inbound_form("Pembubuhan gagal"), "ButtonPayload": "stamp_failed"}
+    assert "nama lengkap" in chat.say(form=button)
+    assert GuidedConversation.objects.get().answers == {"category": "stamp_failed"}
+
+
+# --- two messages at once (PostgreSQL: real row locks) ---------------------------------------------
+
+
+def _at_once(chat, forms):
+    barrier = threading.Barrier(len(forms))
+
+    def post(form):
+        barrier.wait()
+        return chat.double.post_webhook(chat.url, form).status_code
+
+    with ThreadPoolExecutor(len(forms)) as pool:
+        return list(pool.map(post, forms))
+
+
+@pytest.mark.postgres
+def test_two_first_messages_at_once_start_one_conversation(chat):
+    forms = [chat.double.inbound_form("Halo"), chat.double.inbound_form("Kuota saya hilang")]
+    assert _at_once(chat, forms) == [200, 200]
+    conversation = GuidedConversation.objects.get()
+    assert conversation.turns.filter(direction=Direction.INBOUND).count() == 2
+
+
+@pytest.mark.postgres
+def test_two_answers_at_once_are_handled_one_after_the_other(chat):
+    chat.say("Halo")
+    chat.say("1")
+    assert _at_once(chat, [chat.double.inbound_form("Siti Aminah"), chat.double.inbound_form(NIK)]) == [
+        200,
+        200,
+    ]
+    answers = GuidedConversation.objects.get().answers
+    # Whichever came first was the name (a NIK is a valid name), the other the NIK or its refusal.
+    assert answers["full_name"] in ("Siti Aminah", NIK)
+    assert GuidedTurn.objects.filter(direction=Direction.OUTBOUND).count() == 4
+
+
+@pytest.mark.postgres
+def test_the_same_webhook_twice_at_once_is_handled_once(chat):
+    chat.say("Halo")
+    form = chat.double.inbound_form("1")
+    assert _at_once(chat, [form, form]) == [200, 200]
+    assert GuidedTurn.objects.filter(provider_id=form["MessageSid"]).count() == 1
+    assert GuidedConversation.objects.get().answers == {"category": "stamp_failed"}
