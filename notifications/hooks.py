@@ -7,6 +7,7 @@ of the change it follows, so the outbox holds its messages only if that change c
 from notifications import services, texts
 from notifications.models import InboundEmail, Message
 from tickets import roles, workflow
+from tickets.links import report_form_url
 
 
 def tell_applicant(change, params):
@@ -37,6 +38,10 @@ def note_for_the_proposer(change, params):
 
 @workflow.on("report_created")
 def confirm_report(*, ticket, confirmation):
+    if confirmation == "report_opened_email":
+        form = report_form_url(name=ticket.full_name, email=ticket.email)
+        services.notify(ticket=ticket, event=confirmation, form=form)
+        return
     services.notify(ticket=ticket, event=confirmation)
 
 
