@@ -42,7 +42,17 @@ def confirm_report(*, ticket, confirmation):
         form = report_form_url(name=ticket.full_name, email=ticket.email)
         services.notify(ticket=ticket, event=confirmation, form=form)
         return
-    services.notify(ticket=ticket, event=confirmation)
+    services.notify(ticket=ticket, event=confirmation, channels=_chosen_channel(ticket))
+
+
+def _chosen_channel(ticket):
+    """A caller on the phone is told on the one channel they chose; others on every channel they gave."""
+    return [ticket.preferred_channel] if ticket.channel == "phone" else None
+
+
+@workflow.on("evidence_requested")
+def ask_for_evidence(*, ticket):
+    services.notify(ticket=ticket, event="evidence_requested", channels=[ticket.preferred_channel])
 
 
 @workflow.on("info_reminder")

@@ -40,6 +40,10 @@ def _texts():
             "please complete the report form (your name and address are filled in): {form}\n"
             "Follow the report here: {link}"
         ),
+        "evidence_requested": _(
+            "Report {reference}: please send us a screenshot of the stamping or purchase history. Reply "
+            "to this message with the image, or add it on the status page: {link}"
+        ),
         "info_requested": _(
             "Hello {name}, we need more information for report {reference}: {message}\n"
             "Reply to this message or on the status page: {link}"

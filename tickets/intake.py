@@ -191,7 +191,12 @@ class ReportSerializer(serializers.Serializer):
                 attrs["remedy_preference"] = RemedyPreference.QUOTA
                 for name in ("payout_method", "payout_account", "payout_name"):
                     attrs.pop(name, None)
-        if category != Category.OTHER and not attrs.get("evidence"):
+        # `evidence_later`: an agent taking a report by phone asks the caller for the screenshot instead.
+        if (
+            category != Category.OTHER
+            and not attrs.get("evidence")
+            and not self.context.get("evidence_later")
+        ):
             errors["evidence"] = [_("Attach at least one screenshot of the stamping history.")]
         if errors:
             raise serializers.ValidationError(errors)
