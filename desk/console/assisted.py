@@ -7,6 +7,7 @@ form's and the API's rules and messages, and one service stores them (tickets.se
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
@@ -67,11 +68,15 @@ class AssistedReportForm(forms.Form):
 
 
 def _serializer_data(post, files, *, consent):
+    """The posted report fields as a QueryDict, as the web form gives them (empty inputs are blank)."""
     fields = ReportSerializer().fields
-    data = {name: value for name, value in post.items() if name in fields and name != "evidence"}
-    data["consent"] = consent
+    data = QueryDict(mutable=True)
+    for name, values in post.lists():
+        if name in fields and name not in ("evidence", "consent"):
+            data.setlist(name, values)
+    data["consent"] = "true" if consent else "false"
     if files.getlist("evidence"):
-        data["evidence"] = files.getlist("evidence")
+        data.setlist("evidence", files.getlist("evidence"))
     return data
 
 
