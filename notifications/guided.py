@@ -87,7 +87,11 @@ def applies(form):
 
 
 def receive(form):
-    """Handle one inbound message of a guided report; returns the Reply to send (empty: none)."""
+    """Handle one inbound message of a guided report; returns the Reply to send (empty: none).
+
+    None: the message is not for a guided report after all (a report of this number was created while
+    it waited for the lock): the usual path stores it on that ticket.
+    """
     sid = form["MessageSid"]
     if GuidedTurn.objects.filter(provider_id=sid).exists():
         return Reply()
@@ -103,6 +107,8 @@ def receive(form):
     try:
         with transaction.atomic():
             conv, new = _locked_conversation(number, form, text)
+            if conv is None:
+                return None
             if conv.turns.filter(provider_id=sid).exists():
                 return Reply()  # the same webhook, at the same moment, handled by the other worker
             turn = GuidedTurn.objects.create(
@@ -114,9 +120,11 @@ def receive(form):
                 if conv.state == GuidedState.ACTIVE:
                     conv.save()
                 if reply.body:
-                    GuidedTurn.objects.create(
+                    answer = GuidedTurn.objects.create(
                         conversation=conv, direction=Direction.OUTBOUND, body=reply.body
                     )
+                    if conv.ticket_id:  # the last words of a conversation that became a ticket
+                        _carry_turns(conv, conv.ticket, [answer])
     except BaseException:
         tickets.delete_files(stored)
         raise
@@ -178,6 +186,8 @@ def _locked_conversation(number, form, text):
     conv = active.first()
     if conv is not None:
         return conv, False
+    if conversation.ticket_for_whatsapp(number) is not None:
+        return None, False  # the conversation this message waited for has just become a ticket
     try:
         with transaction.atomic():
             conv = GuidedConversation.objects.create(
@@ -252,8 +262,8 @@ def _ask(conv, before=""):
 def _keep_images(conv, turn, images, stored):
     if not turn.media:
         raise Invalid(_("Send the screenshot as an image."))
-    if images is None:  # the question changed while the image was on its way: check it now
-        images = _fetched_images(turn.media)
+    if images is None:  # it was not downloaded (the question changed meanwhile): never under the lock
+        raise Invalid(_("We could not download your image. Please send it again."))
     if isinstance(images, Invalid):
         _media_state(turn, "refused", images.message)
         raise images
@@ -375,6 +385,12 @@ def _hand_over(conv):
 
 def _carry_conversation(conv, ticket):
     """The conversation's messages onto the ticket, in order; its WhatsApp window with them."""
+    _carry_turns(conv, ticket, conv.turns.all())
+    Ticket.objects.filter(pk=ticket.pk).update(last_inbound_at=conv.last_inbound_at)
+    ticket.last_inbound_at = conv.last_inbound_at
+
+
+def _carry_turns(conv, ticket, turns):
     Message.objects.bulk_create(
         Message(
             ticket=ticket,
@@ -390,10 +406,8 @@ def _carry_conversation(conv, ticket):
             media=[{"state": "skipped", "error": "", **item} for item in turn.media],
             created_at=turn.created_at,
         )
-        for turn in conv.turns.all()
+        for turn in turns
     )
-    Ticket.objects.filter(pk=ticket.pk).update(last_inbound_at=conv.last_inbound_at)
-    ticket.last_inbound_at = conv.last_inbound_at
 
 
 # --- idle conversations: reminded once, then closed ---------------------------------------------------
@@ -427,7 +441,17 @@ def remind_and_close_idle(now=None):
             if conv.state == GuidedState.ACTIVE and conv.reminded_at and conv.reminded_at < cutoff:
                 _close(conv, GuidedState.EXPIRED)
                 closed += 1
+    forget_ended(now)
     return reminded, closed
+
+
+def forget_ended(now):
+    """Conversations that ended without a ticket (cancelled, expired) hold personal data: kept for
+    RETENTION_DAYS, as a closed ticket's; those with a ticket are erased with it."""
+    limit = now - timedelta(days=settings.RETENTION_DAYS)
+    GuidedConversation.objects.filter(ticket=None, closed_at__lt=limit).exclude(
+        state=GuidedState.ACTIVE
+    ).delete()
 
 
 def _remind(conv, now):

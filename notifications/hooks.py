@@ -5,7 +5,7 @@ of the change it follows, so the outbox holds its messages only if that change c
 """
 
 from notifications import services, texts
-from notifications.models import InboundEmail, Message
+from notifications.models import GuidedConversation, GuidedTurn, InboundEmail, Message
 from tickets import roles, workflow
 from tickets.links import report_form_url
 
@@ -76,3 +76,5 @@ def redact_messages(*, ticket, redacted):
         body=redacted, subject="", to_address="", from_address="", content_variables={}, media=[]
     )
     InboundEmail.objects.filter(message__ticket=ticket).update(raw=b"", sender="", subject="", size=0)
+    GuidedTurn.objects.filter(conversation__ticket=ticket).update(body=redacted, media=[])
+    GuidedConversation.objects.filter(ticket=ticket).update(answers={}, whatsapp="", profile_name="")

@@ -97,7 +97,9 @@ def whatsapp_webhook(request):
     if not form.is_valid():
         return form_errors(form)
     if guided.applies(request.POST):
-        return twiml_ok(guided.receive(request.POST).body)
+        reply = guided.receive(request.POST)
+        if reply is not None:
+            return twiml_ok(reply.body)
     receive_whatsapp(request.POST)
     return twiml_ok()
 

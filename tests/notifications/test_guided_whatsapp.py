@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
 from PIL import Image
@@ -20,6 +21,7 @@ from notifications import guided
 from notifications.models import Direction, GuidedConversation, GuidedState, GuidedTurn, Message
 from tests.doubles.twilio import APPLICANT_WHATSAPP
 from tests.notifications.conftest import png_bytes
+from tickets import services as tickets
 from tickets.links import tracking_url
 from tickets.models import Category, Evidence, SerialNumber, Ticket
 
@@ -54,6 +56,7 @@ class Chat:
 
 @pytest.fixture
 def chat(live_server, settings, twilio_double):
+    cache.clear()  # the rate limits per number and NIK start afresh (they stay on)
     settings.PUBLIC_BASE_URL = live_server.url
     return Chat(twilio_double, f"{live_server.url}/webhooks/twilio/whatsapp/")
 
@@ -278,6 +281,7 @@ def test_petugas_hands_the_partial_answers_to_an_agent_on_a_ticket(chat):
     )
     assert "Pembubuhan gagal dan kuota terpotong" in ticket.description
     assert ticket.messages.filter(direction=Direction.INBOUND, body="Siti Aminah").exists()
+    assert ticket.messages.filter(direction=Direction.OUTBOUND, body=reply).exists()
     assert GuidedConversation.objects.get().state == GuidedState.HANDED_OVER
 
 
@@ -394,3 +398,27 @@ def test_the_same_webhook_twice_at_once_is_handled_once(chat):
     assert _at_once(chat, [form, form]) == [200, 200]
     assert GuidedTurn.objects.filter(provider_id=form["MessageSid"]).count() == 1
     assert GuidedConversation.objects.get().answers == {"category": "stamp_failed"}
+
+
+# --- personal data ----------------------------------------------------------------------------------
+
+
+def test_erasing_the_tickets_personal_data_erases_its_conversation(chat, alice):
+    _stamp_failed_until_confirmation(chat)
+    chat.say("ya")
+    chat.say("ya")
+    tickets.erase_personal_data(ticket=Ticket.objects.get(), actor=alice, note="permintaan pelapor")
+    conversation = GuidedConversation.objects.get()
+    assert (conversation.answers, conversation.whatsapp) == ({}, "")
+    assert not GuidedTurn.objects.filter(body__contains=NIK).exists()
+
+
+def test_a_conversation_that_ended_without_a_report_is_forgotten_after_the_retention(chat, settings):
+    chat.say("Halo")
+    chat.say(NIK)
+    chat.say("batal")
+    later = timezone.now() + timedelta(days=settings.RETENTION_DAYS, minutes=1)
+    guided.remind_and_close_idle(now=later - timedelta(days=2))
+    assert GuidedConversation.objects.exists()
+    guided.remind_and_close_idle(now=later)
+    assert not GuidedConversation.objects.exists() and not GuidedTurn.objects.exists()
