@@ -126,7 +126,8 @@ def receive(form):
                     if conv.ticket_id:  # the last words of a conversation that became a ticket
                         _carry_turns(conv, conv.ticket, [answer])
     except BaseException:
-        tickets.delete_files(stored)
+        for path in stored:  # written by a transaction that did not commit
+            default_storage.delete(path)
         raise
     if reply.content_sid:
         _send(conv, body="", content_sid=reply.content_sid)
@@ -272,9 +273,9 @@ def _keep_images(conv, turn, images, stored):
     kept = []
     for number, (name, image) in enumerate(images):
         path = default_storage.save(f"{folder}/{number}.{image.extension}", ContentFile(image.content))
-        stored.append(default_storage.open(path))
+        stored.append(path)
         thumb = default_storage.save(f"{folder}/{number}-thumb.jpg", ContentFile(image.thumbnail))
-        stored.append(default_storage.open(thumb))
+        stored.append(thumb)
         kept.append(
             {
                 "name": name,

@@ -422,3 +422,110 @@ def test_a_conversation_that_ended_without_a_report_is_forgotten_after_the_reten
     assert GuidedConversation.objects.exists()
     guided.remind_and_close_idle(now=later)
     assert not GuidedConversation.objects.exists() and not GuidedTurn.objects.exists()
+
+
+# --- every category through the same trials ---------------------------------------------------------
+
+IMAGE = object()  # in a script: a screenshot sent as a WhatsApp image
+SCRIPTS = {
+    Category.STAMP_FAILED: [
+        "1",
+        "Siti Aminah",
+        NIK,
+        "siti@example.com",
+        SERIAL,
+        "2",
+        "30/11/2026 14.30",
+        IMAGE,
+    ],
+    Category.PAID_NOT_CREDITED: [
+        "2",
+        "Siti Aminah",
+        NIK,
+        "siti@example.com",
+        "INV-1",
+        "Rp 50.000",
+        "1",
+        IMAGE,
+    ],
+    Category.OTHER: ["3", "Siti Aminah", NIK, "siti@example.com", "Saya tidak bisa login"],
+}
+# A wrong answer at each step of each script, with (part of) the form's message it gets.
+WRONG = {
+    NIK: ("12345", "NIK harus terdiri dari 16 angka."),
+    "siti@example.com": ("siti@", "email"),
+    SERIAL: ("ABC", SERIAL_MESSAGE),
+    "2": ("0", QUANTITY_MESSAGE),
+    "Rp 50.000": ("lima puluh ribu", "rupiah"),
+}
+
+
+def _play(chat, answers):
+    for answer in answers:
+        if answer is IMAGE:
+            chat.say(media=chat.screenshot())
+        else:
+            chat.say(answer)
+
+
+@pytest.mark.parametrize("category", list(SCRIPTS))
+def test_every_category_asks_again_after_each_wrong_answer_and_ends_in_its_report(chat, category):
+    chat.say("Halo")
+    for answer in SCRIPTS[category]:
+        wrong = WRONG.get(answer)
+        if wrong is not None and not (answer == "2" and category != Category.STAMP_FAILED):
+            before = dict(GuidedConversation.objects.get().answers)
+            assert wrong[1].lower() in chat.say(wrong[0]).lower()
+            assert GuidedConversation.objects.get().answers == before
+        _play(chat, [answer])
+    chat.say("ya")
+    chat.say("ya")
+    ticket = Ticket.objects.get()
+    assert (ticket.category, ticket.nik, ticket.channel) == (category, NIK, "whatsapp")
+    assert ticket.evidence.count() == (0 if category == Category.OTHER else 1)
+    assert ticket.reference in _confirmations(chat.double)[0]["body"]
+
+
+@pytest.mark.parametrize("category", [Category.STAMP_FAILED, Category.PAID_NOT_CREDITED])
+def test_every_category_with_evidence_refuses_a_document_instead_of_a_screenshot(chat, category):
+    chat.say("Halo")
+    _play(chat, SCRIPTS[category][:-1])
+    pdf = chat.double.add_media(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF", "application/pdf")
+    again = chat.say(media=[(pdf, "application/pdf")])
+    assert "gambar" in again.lower() and "evidence" not in GuidedConversation.objects.get().answers
+    _play(chat, [IMAGE])
+    assert GuidedConversation.objects.get().answers["evidence"]
+
+
+@pytest.mark.parametrize("category", list(SCRIPTS))
+def test_every_category_resumes_after_a_restart_and_ignores_a_repeated_webhook(chat, category):
+    chat.say("Halo")
+    half = len(SCRIPTS[category]) // 2
+    _play(chat, SCRIPTS[category][:half])
+    repeated = chat.last_form
+    connections.close_all()  # a restarted worker: nothing but the database
+    answers = GuidedConversation.objects.get().answers
+    assert chat.say(form=repeated) == "" and GuidedConversation.objects.get().answers == answers
+    _play(chat, SCRIPTS[category][half:])
+    chat.say("ya")
+    chat.say("ya")
+    assert Ticket.objects.get().category == category
+
+
+@pytest.mark.parametrize("category", list(SCRIPTS))
+def test_every_category_can_be_cancelled_at_its_last_question(chat, category):
+    chat.say("Halo")
+    _play(chat, SCRIPTS[category][:-1])
+    chat.say("batal")
+    assert not Ticket.objects.exists()
+    assert GuidedConversation.objects.get().state == GuidedState.CANCELLED
+
+
+@pytest.mark.parametrize("category", list(SCRIPTS))
+def test_every_category_can_be_handed_to_an_agent_at_its_last_question(chat, category):
+    chat.say("Halo")
+    _play(chat, SCRIPTS[category][:-1])
+    chat.say("agent")
+    ticket = Ticket.objects.get()
+    assert (ticket.category, ticket.nik, ticket.email) == (Category.OTHER, NIK, "siti@example.com")
+    assert ticket.messages.filter(direction=Direction.INBOUND).count() == len(SCRIPTS[category]) + 1
