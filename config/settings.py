@@ -234,6 +234,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "redeliver-stale-outbox": {"task": "notifications.tasks.sweep_outbox", "schedule": timedelta(minutes=1)},
     "resume-stalled-remedies": {"task": "refunds.tasks.sweep_remedies", "schedule": timedelta(minutes=5)},
+    "guided-whatsapp-reports": {
+        "task": "notifications.tasks.remind_idle_guided_reports",
+        "schedule": timedelta(minutes=15),
+    },
     "workflow-timers": {"task": "tickets.tasks.run_workflow_timers", "schedule": timedelta(minutes=15)},
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
     # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
@@ -271,6 +275,11 @@ TWILIO_API_URL = env("TWILIO_API_URL", "https://api.twilio.com").rstrip("/")
 # {"report_received": "HX...", "info_requested": {"id": "HX...", "en": "HX..."}}. Their variables are
 # {{1}} name, {{2}} reference, {{3}} tracking link, {{4}} the event's message or remedy.
 TWILIO_CONTENT_SIDS = json.loads(env("TWILIO_CONTENT_SIDS", "{}"))
+# A WhatsApp message from a number with no open ticket starts a guided report (notifications/guided.py);
+# off: it opens a ticket of category `other` as before. Idle that long: reminded once, then closed.
+# Guided templates in TWILIO_CONTENT_SIDS: "guided_category" (quick replies), "guided_reminder" ({{1}} name).
+WHATSAPP_GUIDED_INTAKE = env_bool("WHATSAPP_GUIDED_INTAKE", True)
+WHATSAPP_GUIDED_IDLE_MINUTES = env_int("WHATSAPP_GUIDED_IDLE_MINUTES", 24 * 60)
 INBOUND_EMAIL_SECRET = env("INBOUND_EMAIL_SECRET")
 INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 60 * 1024 * 1024)
 # A MIME bomb (thousands of parts, deep nesting) is refused before it is parsed in full.

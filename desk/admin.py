@@ -14,6 +14,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from desk.console import assisted
 from desk.console import ticket_page as console
 from desk.console.ticket_page import erasure_waits_message, sla_badge, state_badge
 from tickets import selectors, services
@@ -189,6 +190,8 @@ class TicketAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("next/", wrap(console.next_ticket), name="tickets_ticket_next"),
+            path("caller/", wrap(self.report_for_caller), name="tickets_ticket_caller"),
+            path("<int:pk>/complete/", wrap(self.complete_report), name="tickets_ticket_complete"),
             path(
                 "<int:pk>/transition/<str:name>/",
                 wrap(console.transition),
@@ -199,6 +202,12 @@ class TicketAdmin(admin.ModelAdmin):
             path("<int:pk>/erase/", wrap(console.erase), name="tickets_ticket_erase"),
             *super().get_urls(),
         ]
+
+    def report_for_caller(self, request):
+        return assisted.open_for_caller(request, self)
+
+    def complete_report(self, request, pk):
+        return assisted.complete(request, self, pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The ticket page is read-mostly: it shows everything and changes things only through buttons."""

@@ -36,7 +36,9 @@ def open_ticket(*, channel, data):
     }
     fields["full_name"] = (fields.get("full_name") or "")[:200]
     fields["description"] = (fields.get("description") or "")[:2000]
-    return tickets.submit_report(data=fields, channel=channel, confirmation="report_opened")
+    # An email is answered with the web form, prefilled, which asks for what the platform can verify.
+    confirmation = "report_opened_email" if channel == "email" else "report_opened"
+    return tickets.submit_report(data=fields, channel=channel, confirmation=confirmation)
 
 
 def _earlier_language(data):

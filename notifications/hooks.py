@@ -5,8 +5,9 @@ of the change it follows, so the outbox holds its messages only if that change c
 """
 
 from notifications import services, texts
-from notifications.models import InboundEmail, Message
+from notifications.models import GuidedConversation, GuidedTurn, InboundEmail, Message
 from tickets import roles, workflow
+from tickets.links import report_form_url
 
 
 def tell_applicant(change, params):
@@ -37,7 +38,21 @@ def note_for_the_proposer(change, params):
 
 @workflow.on("report_created")
 def confirm_report(*, ticket, confirmation):
-    services.notify(ticket=ticket, event=confirmation)
+    if confirmation == "report_opened_email":
+        form = report_form_url(name=ticket.full_name, email=ticket.email)
+        services.notify(ticket=ticket, event=confirmation, form=form)
+        return
+    services.notify(ticket=ticket, event=confirmation, channels=_chosen_channel(ticket))
+
+
+def _chosen_channel(ticket):
+    """A caller on the phone is told on the one channel they chose; others on every channel they gave."""
+    return [ticket.preferred_channel] if ticket.channel == "phone" else None
+
+
+@workflow.on("evidence_requested")
+def ask_for_evidence(*, ticket):
+    services.notify(ticket=ticket, event="evidence_requested", channels=[ticket.preferred_channel])
 
 
 @workflow.on("info_reminder")
@@ -61,3 +76,5 @@ def redact_messages(*, ticket, redacted):
         body=redacted, subject="", to_address="", from_address="", content_variables={}, media=[]
     )
     InboundEmail.objects.filter(message__ticket=ticket).update(raw=b"", sender="", subject="", size=0)
+    GuidedTurn.objects.filter(conversation__ticket=ticket).update(body=redacted, media=[])
+    GuidedConversation.objects.filter(ticket=ticket).update(answers={}, whatsapp="", profile_name="")

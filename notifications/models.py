@@ -217,3 +217,77 @@ class InboundEmail(models.Model):
         if len(text) > self.RAW_SHOWN_CHARS:
             return text[: self.RAW_SHOWN_CHARS] + "\n[... cut: the stored message is longer]"
         return text
+
+
+class GuidedState(models.TextChoices):
+    ACTIVE = "active", _("In progress")
+    SUBMITTED = "submitted", _("Report submitted")
+    CANCELLED = "cancelled", _("Cancelled by the applicant")
+    HANDED_OVER = "handed_over", _("Handed over to an agent")
+    EXPIRED = "expired", _("Closed after no answer")
+
+
+class GuidedConversation(models.Model):
+    """A WhatsApp report being taken question by question (notifications/guided.py).
+
+    Everything lives here, not in memory: a restarted worker resumes at the first unanswered question.
+    At most one conversation per number is active; the next message of that number locks this row, so
+    two messages arriving together are handled one after the other.
+    """
+
+    whatsapp = models.CharField(_("WhatsApp number"), max_length=20)
+    profile_name = models.CharField(max_length=256, blank=True)
+    language = models.CharField(max_length=2, default="id")
+    state = models.CharField(
+        _("state"), max_length=16, choices=GuidedState.choices, default=GuidedState.ACTIVE
+    )
+    # The checked answers so far, by the report's field names (the API's), plus "evidence": the
+    # screenshots kept in storage until the report is created.
+    answers = models.JSONField(default=dict, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="guided_conversations",
+        verbose_name=_("ticket"),
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    last_inbound_at = models.DateTimeField(default=timezone.now)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("guided WhatsApp report")
+        verbose_name_plural = _("guided WhatsApp reports")
+        indexes = [models.Index(fields=["state", "last_inbound_at"], name="guided_idle_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["whatsapp"], condition=Q(state="active"), name="one_active_guided_per_number"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.whatsapp} ({self.state})"
+
+
+class GuidedTurn(models.Model):
+    """One message of a guided conversation, in or out; copied onto the ticket when there is one."""
+
+    conversation = models.ForeignKey(GuidedConversation, on_delete=models.CASCADE, related_name="turns")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    body = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, help_text=_("Twilio MessageSid"))
+    media = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider_id"], condition=~Q(provider_id=""), name="unique_guided_turn_sid"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} #{self.pk}"

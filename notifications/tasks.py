@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from notifications import delivery, inbound, mail
+from notifications import delivery, guided, inbound, mail
 from notifications.delivery import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -77,3 +77,9 @@ def sweep_outbox():
             len(email_ids),
         )
     return len(message_ids) + len(media_ids) + len(email_ids)
+
+
+@shared_task
+def remind_idle_guided_reports():
+    """Beat task: guided WhatsApp reports idle for a day are reminded once, then closed."""
+    return guided.remind_and_close_idle()

@@ -34,6 +34,16 @@ def _texts():
             "Hello {name}, we opened report {reference} for your message. We use the data you send us "
             "only to handle this complaint. Follow its status here: {link}"
         ),
+        "report_opened_email": _(
+            "Hello {name}, we received your email and opened report {reference}. We use the data you send "
+            "us only to handle this complaint. So that we can check it against the platform's records, "
+            "please complete the report form (your name and address are filled in): {form}\n"
+            "Follow the report here: {link}"
+        ),
+        "evidence_requested": _(
+            "Report {reference}: please send us a screenshot of the stamping or purchase history. Reply "
+            "to this message with the image, or add it on the status page: {link}"
+        ),
         "info_requested": _(
             "Hello {name}, we need more information for report {reference}: {message}\n"
             "Reply to this message or on the status page: {link}"
@@ -98,6 +108,7 @@ def render(event, *, ticket, channel, **context):
             "remedy": remedy.describe() if remedy is not None else "",
             "message": "",
             "link": "",
+            "form": "",  # the prefilled report form, for an applicant who wrote an email
         }
         values.update({key: str(value) for key, value in context.items()})
         if channel == "whatsapp":
@@ -115,7 +126,7 @@ def render(event, *, ticket, channel, **context):
                         "1": values["name"],
                         "2": values["reference"],
                         "3": values["link"],
-                        "4": values["message"] or values["remedy"],
+                        "4": values["message"] or values["remedy"] or values["form"],
                     }.items()
                     if value
                 },

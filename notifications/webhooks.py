@@ -5,6 +5,7 @@ hands it to notifications.inbound or notifications.mail, and answers at once.
 """
 
 import logging
+from xml.sax.saxutils import escape
 
 from django import forms
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from notifications import mail
+from notifications import guided, mail
 from notifications.inbound import apply_status, receive_whatsapp, schedule_inbound_email
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,12 @@ def twilio_signature_valid(request):
     return RequestValidator(token).validate(url, request.POST, signature)
 
 
-def twiml_ok():
-    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+def twiml_ok(reply=""):
+    """Empty TwiML, or one message back to the sender (a guided report's next question)."""
+    if not reply:
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+    body = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(reply)}</Message></Response>'
+    return HttpResponse(body, content_type="text/xml")
 
 
 # A signed form can still be malformed (a misconfigured sender, a replayed or forged-with-leaked-token
@@ -91,6 +96,10 @@ def whatsapp_webhook(request):
     form = WhatsAppMessageForm(request.POST)
     if not form.is_valid():
         return form_errors(form)
+    if guided.applies(request.POST):
+        reply = guided.receive(request.POST)
+        if reply is not None:
+            return twiml_ok(reply.body)
     receive_whatsapp(request.POST)
     return twiml_ok()
 

@@ -191,7 +191,12 @@ class ReportSerializer(serializers.Serializer):
                 attrs["remedy_preference"] = RemedyPreference.QUOTA
                 for name in ("payout_method", "payout_account", "payout_name"):
                     attrs.pop(name, None)
-        if category != Category.OTHER and not attrs.get("evidence"):
+        # `evidence_later`: an agent taking a report by phone asks the caller for the screenshot instead.
+        if (
+            category != Category.OTHER
+            and not attrs.get("evidence")
+            and not self.context.get("evidence_later")
+        ):
             errors["evidence"] = [_("Attach at least one screenshot of the stamping history.")]
         if errors:
             raise serializers.ValidationError(errors)
@@ -450,3 +455,12 @@ def plain_errors(errors):
             messages = [message for items in messages.values() for message in items]
         plain[name] = [str(message) for message in messages]
     return plain
+
+
+def clean_payout_account(*, method, account):
+    """One payout account checked by the report's rule (a conversation asks it on its own)."""
+    attrs, errors = {"payout_method": method, "payout_account": account}, {}
+    _check_payout_account(attrs, errors)
+    if errors:
+        raise serializers.ValidationError(errors["payout_account"])
+    return attrs["payout_account"]

@@ -75,7 +75,16 @@ def lost_link(request):
 @require_http_methods(["GET", "POST"])
 def report(request):
     if request.method == "GET":
-        page = ReportPage(values={"language": get_language() or "id"}, submission_key=uuid.uuid4().hex)
+        # ?name=&email=: the link sent in answer to an email prefills what that email gave.
+        prefill = {
+            "full_name": request.GET.get("name", "")[:200],
+            "email": request.GET.get("email", "")[:254],
+        }
+        values = {
+            "language": get_language() or "id",
+            **{key: value for key, value in prefill.items() if value},
+        }
+        page = ReportPage(values=values, submission_key=uuid.uuid4().hex)
         return render(request, "tickets/report.html", {"page": page})
 
     submission_key = request.POST.get("submission_key", "")[:64] or uuid.uuid4().hex

@@ -27,7 +27,8 @@ from notifications.models import CannedReply, MessageChannel
 from tickets import roles, selectors, services, workflow
 from tickets.exceptions import WorkflowError
 from tickets.links import tracking_url
-from tickets.models import State, Ticket
+from tickets.models import Category, State, Ticket
+from tickets.services.assisted import COMPLETABLE_STATES
 
 
 def is_agent(user):
@@ -209,6 +210,10 @@ def ticket_page(request, model_admin, pk):
         "related": selectors.related_tickets(ticket),
         "buttons": transition_buttons(ticket, request.user),
         "can_work": is_agent(request.user),
+        "can_complete": is_agent(request.user)
+        and ticket.category == Category.OTHER
+        and ticket.state in COMPLETABLE_STATES
+        and ticket.erased_at is None,
         "can_mark_duplicate": "mark_duplicate" in services.available_transitions(ticket, request.user),
         "canned": canned_replies(ticket),
         "channels": reply_channels(ticket),

@@ -160,7 +160,16 @@ def test_html_only_mail_from_an_unknown_sender_opens_a_ticket(db, django_capture
     )
     assert "Kuota 5 meterai kami terpotong" in result.message.body and "<p>" not in result.message.body
     confirmation = ticket.messages.get(direction=Direction.OUTBOUND)
-    assert confirmation.event == "report_opened" and confirmation.status == MessageStatus.SENT
+    assert confirmation.event == "report_opened_email" and confirmation.status == MessageStatus.SENT
+
+
+def test_an_unknown_sender_is_answered_with_the_report_form_prefilled(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = mail.receive_email(eml("html_only_new_sender.eml")).message.ticket
+    confirmation = ticket.messages.get(direction=Direction.OUTBOUND)
+    assert confirmation.event == "report_opened_email"
+    assert "/report/?name=PT+Maju+Jaya&email=admin%40majujaya.co.id" in confirmation.body
+    assert ticket.reference in confirmation.body and ticket.tracking_token in confirmation.body
 
 
 def test_automatic_replies_are_ignored(thread_ticket):

@@ -82,9 +82,10 @@ def test_same_message_sid_is_stored_once(client, twilio_double):
     assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
 
 
-def test_unknown_number_opens_an_other_ticket_on_whatsapp(
-    client, twilio_double, django_capture_on_commit_callbacks
+def test_unknown_number_opens_an_other_ticket_when_the_guided_report_is_off(
+    client, twilio_double, django_capture_on_commit_callbacks, settings
 ):
+    settings.WHATSAPP_GUIDED_INTAKE = False  # on: tests/notifications/test_guided_whatsapp.py
     ticket_in_state(State.CLOSED, whatsapp=NUMBER)  # a finished ticket is not joined
     with django_capture_on_commit_callbacks(execute=True):
         _inbound(client, twilio_double, "Kuota saya hilang", profile_name="Siti")

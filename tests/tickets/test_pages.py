@@ -279,3 +279,8 @@ def test_lost_link_requests_are_rate_limited_per_reference(client, reported, set
 
 def test_landing_page_offers_the_lost_link_page(client):
     assert b'href="/status/"' in client.get("/").content
+
+
+def test_report_form_is_prefilled_from_the_link_sent_to_an_email(client, db):
+    page = client.get("/report/", {"name": "PT Maju Jaya", "email": "admin@majujaya.co.id"}).content.decode()
+    assert 'value="PT Maju Jaya"' in page and 'value="admin@majujaya.co.id"' in page

@@ -6,9 +6,11 @@
   tracking link sent again.
 - `assignment`: assigning, "next ticket", and the reminder of a ticket waiting for the applicant.
 - `erasure`: personal data erased on request or after retention.
+- `assisted`: a report an agent takes for a caller, and a message-opened ticket completed into one.
 """
 
 from tickets.services.assignment import assign, claim_next, send_info_reminder
+from tickets.services.assisted import complete_report, open_for_caller
 from tickets.services.erasure import REDACTED, erase_personal_data
 from tickets.services.reports import (
     attach_evidence,
@@ -37,11 +39,13 @@ __all__ = [
     "available_transitions",
     "check_transition",
     "claim_next",
+    "complete_report",
     "delete_files",
     "erase_personal_data",
     "find_original",
     "fire",
     "lock_ticket",
+    "open_for_caller",
     "perform_transition",
     "processed_images",
     "required_text",

@@ -28,7 +28,15 @@ def delete_files(files):
 
 
 def submit_report(
-    *, data, serial_numbers=(), evidence=(), channel="web", on_created=None, confirmation="report_received"
+    *,
+    data,
+    serial_numbers=(),
+    evidence=(),
+    channel="web",
+    on_created=None,
+    confirmation="report_received",
+    actor=roles.APPLICANT,
+    note="",
 ):
     """Create a ticket from a validated report, with its serial numbers, evidence and confirmations.
 
@@ -38,12 +46,15 @@ def submit_report(
     inside the transaction before any file is written (the API stores its idempotency record there, and
     a duplicate key refused by the database leaves nothing behind). Files written by a transaction that
     then rolls back are deleted again. `confirmation` is the event the applicant is told (a ticket
-    opened by an inbound message gets one with the privacy notice).
+    opened by an inbound message gets one with the privacy notice). `actor` and `note` go to the log:
+    an agent who takes a report by phone records there the caller's consent.
     """
     processed = processed_images(evidence)
     stored = []
     try:
-        return _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored)
+        return _create_report(
+            data, serial_numbers, processed, channel, on_created, confirmation, stored, actor, note
+        )
     except BaseException:
         delete_files(stored)
         raise
@@ -57,7 +68,7 @@ def processed_images(evidence):
     ]
 
 
-def _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored):
+def _create_report(data, serial_numbers, processed, channel, on_created, confirmation, stored, actor, note):
     with transaction.atomic():
         ticket = Ticket(channel=channel, consent_at=timezone.now(), **data)
         if ticket.category == Category.PAID_NOT_CREDITED and not ticket.remedy_preference:
@@ -72,7 +83,9 @@ def _create_report(data, serial_numbers, processed, channel, on_created, confirm
             name="report",
             source="",
             target=ticket.state,
-            actor_kind=roles.actor_kind(roles.APPLICANT),
+            actor=None if roles.actor_kind(actor) != "staff" else actor,
+            actor_kind=roles.actor_kind(actor),
+            note=note,
             created_at=ticket.created_at,
         )
         if on_created is not None:
