@@ -1,33 +1,26 @@
-"""The applicant's pages: landing, report form, confirmation and status; evidence files for token and staff.
+"""The applicant's pages: landing, confirmation and status; evidence files for token and staff.
 
-The form goes through the same intake as the API (`tickets.intake.receive_report`), with a hidden
-idempotency key so that a double tap or a resent form creates one ticket.
+The report form itself, in steps, is `desk.applicant.report_wizard`.
 """
 
 import functools
-import uuid
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from desk.applicant import tracking
 from desk.applicant.api import ApplicantMessageSerializer
-from desk.applicant.report_page import HONEYPOT_FIELD, ReportPage, form_data
+from desk.applicant.report_steps import FILE_FIELDS
 from notifications.conversation import add_applicant_message, applicant_reopen
-from tickets import kept_evidence, ratelimit, roles, services, tasks
+from tickets import ratelimit, roles, services, tasks
 from tickets.exceptions import WorkflowError
-from tickets.intake import plain_errors, receive_report
+from tickets.intake import plain_errors
 from tickets.links import tracking_url
 from tickets.models import Evidence, State
-
-FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", "kept_evidence", HONEYPOT_FIELD)
 
 
 def tracked_page(view):
@@ -69,53 +62,6 @@ def lost_link(request):
         return response
     tasks.resend_tracking_link.delay(values["reference"], values["contact"])
     return render(request, "tickets/lost_link.html", {"values": values, "sent": True})
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def report(request):
-    if request.method == "GET":
-        page = ReportPage(values={"language": get_language() or "id"}, submission_key=uuid.uuid4().hex)
-        return render(request, "tickets/report.html", {"page": page})
-
-    submission_key = request.POST.get("submission_key", "")[:64] or uuid.uuid4().hex
-    values = {key: value for key, value in request.POST.items() if key not in FORM_ONLY_FIELDS}
-    if request.POST.get(HONEYPOT_FIELD):
-        page = ReportPage(values=values, submission_key=submission_key)
-        page.add_summary(_("The report could not be sent. Please try again."))
-        return render(request, "tickets/report.html", {"page": page}, status=400)
-
-    old_key = request.POST.get("kept_evidence", "")[:64]
-    kept = [] if request.FILES.getlist("evidence") else kept_evidence.kept(old_key)
-    outcome = receive_report(
-        request=request,
-        data=form_data(request.POST, request.FILES, exclude=FORM_ONLY_FIELDS),
-        files=request.FILES,
-        idempotency_key=f"form:{submission_key}",
-        kept_evidence=kept,
-    )
-    if not outcome.errors or outcome.evidence:
-        kept_evidence.discard(old_key)  # sent, or kept again below under a new key
-    if not outcome.errors:
-        query = urlencode({"token": outcome.body["tracking_token"]})
-        return redirect(reverse("report-sent", kwargs={"reference": outcome.ticket_reference}) + "?" + query)
-
-    errors = outcome.errors
-    if outcome.status == 422:  # the same form was already sent with other values: start a new one
-        submission_key = uuid.uuid4().hex
-        errors = {
-            "non_field_errors": [
-                _("This form was sent already. Check it and send it again for a new report.")
-            ]
-        }
-    kept_key, kept_names = kept_evidence.keep(outcome.evidence) if outcome.evidence else ("", [])
-    page = ReportPage(
-        values=values, errors=errors, submission_key=submission_key, kept_key=kept_key, kept_names=kept_names
-    )
-    response = render(request, "tickets/report.html", {"page": page}, status=outcome.status)
-    if outcome.retry_after is not None:
-        response["Retry-After"] = str(outcome.retry_after)
-    return response
 
 
 @tracked_page
@@ -191,6 +137,17 @@ def status_reopen(request, reference):
             request, ticket, reply_errors={"reopen": [exc.message]}, response_status=exc.http_status
         )
     return redirect(tracking.status_path(ticket) + "&done=reopen")
+
+
+def form_data(post, files, *, exclude=()):
+    """The posted fields and files as one QueryDict, without the form's own fields."""
+    data = QueryDict(mutable=True)
+    for key, values in post.lists():
+        if key not in exclude and key not in FILE_FIELDS:  # an empty file input posts an empty string
+            data.setlist(key, values)
+    for key in files:
+        data.setlist(key, files.getlist(key))
+    return data
 
 
 # --- evidence files: personal data, never public ---------------------------------------------------
