@@ -5,6 +5,7 @@ The report form itself, in steps, is `desk.applicant.report_wizard`.
 
 import functools
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +21,7 @@ from tickets import ratelimit, roles, services, tasks
 from tickets.exceptions import WorkflowError
 from tickets.intake import plain_errors
 from tickets.links import tracking_url
+from tickets.masking import mask_email, mask_phone
 from tickets.models import Evidence, State
 
 
@@ -68,7 +70,21 @@ def lost_link(request):
 @never_cache
 def report_sent(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
-    context = {"ticket": ticket, "status_path": tracking.status_path(ticket)}
+    hours = settings.SLA_HOURS
+    context = {
+        "ticket": ticket,
+        "status_path": tracking.status_path(ticket),
+        "first_hours": hours.get("reported", 4),
+        "decision_hours": sum(hours.get(state, 0) for state in ("reported", "in_review", "awaiting_approval")),
+        "sent_to": [
+            masked
+            for masked in (
+                mask_phone(ticket.whatsapp) if ticket.whatsapp else "",
+                mask_email(ticket.email) if ticket.email else "",
+            )
+            if masked
+        ],
+    }
     return render(request, "tickets/report_sent.html", context)
 
 
