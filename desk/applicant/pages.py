@@ -75,7 +75,9 @@ def report_sent(request, reference):
         "ticket": ticket,
         "status_path": tracking.status_path(ticket),
         "first_hours": hours.get("reported", 4),
-        "decision_hours": sum(hours.get(state, 0) for state in ("reported", "in_review", "awaiting_approval")),
+        "decision_hours": sum(
+            hours.get(state, 0) for state in ("reported", "in_review", "awaiting_approval")
+        ),
         "sent_to": [
             masked
             for masked in (

@@ -1,6 +1,8 @@
 """Template tags of the applicant's pages: form inputs tied to their label, help and errors."""
 
 from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -24,3 +26,10 @@ def accessible_input(bound):
         if bound.widget_type != "radioselect":  # a radio's requirement is its group's (the fieldset)
             attrs["aria-required"] = "true"
     return bound.as_widget(attrs=attrs)
+
+
+@register.filter
+def unbroken_brand(text):
+    """The brand's "e-Meterai" kept on one line on a phone (never broken at its hyphen)."""
+    parts = conditional_escape(text).split("e-Meterai")
+    return mark_safe(format_html('<span class="nowrap">{}</span>', "e-Meterai").join(parts))

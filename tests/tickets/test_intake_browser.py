@@ -22,7 +22,11 @@ def screenshot_file(tmp_path):
 
 @pytest.mark.parametrize(
     "category,whatsapp",
-    [("stamp_failed", "0812-3456-7890"), ("paid_not_credited", "0813-1111-2222"), ("other", "0812-5555-6666")],
+    [
+        ("stamp_failed", "0812-3456-7890"),
+        ("paid_not_credited", "0813-1111-2222"),
+        ("other", "0812-5555-6666"),
+    ],
 )
 def test_each_category_is_sent_through_the_real_form(page, live_server, screenshot_file, category, whatsapp):
     """The hidden sections post their empty fields too; they are ignored, never refused."""
