@@ -84,7 +84,7 @@ class Remedy(models.Model):
 
     def describe(self):
         if self.is_quota:
-            return f"{self.quantity} e-meterai"
+            return f"{self.quantity} e-Meterai"
         return f"Rp {self.amount:,}".replace(",", ".")
 
 

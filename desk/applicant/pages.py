@@ -6,6 +6,7 @@ The report form itself, in steps, is `desk.applicant.report_wizard`.
 import functools
 
 from django.conf import settings
+from django.contrib import messages as flash
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,13 +17,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 from desk.applicant import tracking
 from desk.applicant.api import ApplicantMessageSerializer
 from desk.applicant.report_steps import FILE_FIELDS
-from notifications.conversation import add_applicant_message, applicant_reopen
+from notifications.conversation import applicant_reopen, applicant_writes
 from tickets import ratelimit, roles, services, tasks
 from tickets.exceptions import WorkflowError
 from tickets.intake import plain_errors
 from tickets.links import tracking_url
 from tickets.masking import mask_email, mask_phone
 from tickets.models import Evidence, State
+
+# Said once after an action on the status page (Django's messages: gone when the page is reloaded).
+DONE = {
+    "reply": _("Thank you, your message was sent."),
+    "reopen": _("Your report is open again. We will look at it and answer you here."),
+    "confirm": _("Thank you for confirming. Your report is closed."),
+}
 
 
 def tracked_page(view):
@@ -62,7 +70,7 @@ def lost_link(request):
         )
         response["Retry-After"] = str(limited.retry_after)
         return response
-    tasks.resend_tracking_link.delay(values["reference"], values["contact"])
+    tasks.resend_tracking_link.delay(tracking.normalized_reference(values["reference"]), values["contact"])
     return render(request, "tickets/lost_link.html", {"values": values, "sent": True})
 
 
@@ -99,14 +107,17 @@ def status(request, reference):
 
 def _status_page(request, ticket, *, reply_errors=None, response_status=200):
     status = tracking.ticket_status(ticket)
+    shown = conversation(ticket, status["messages"])
+    question = awaiting_question(ticket, shown)
     context = {
         "ticket": ticket,
         "status": status,
-        "conversation": conversation(ticket, status["messages"]),
+        "conversation": [message for message in shown if message is not question],
+        "question": question,
         "token": ticket.tracking_token,
         "reply_errors": reply_errors or {},
-        "done": request.GET.get("done", ""),
         "steps": progress_steps(ticket),
+        "reported": reported_facts(ticket),
     }
     return render(request, "tickets/status.html", context, status=response_status)
 
@@ -125,12 +136,20 @@ def status_reply(request, reference):
         return _status_page(
             request, ticket, reply_errors=plain_errors(serializer.errors), response_status=code or 400
         )
-    add_applicant_message(
+    written, _message = applicant_writes(
         ticket=ticket,
         body=serializer.validated_data.get("body", "").strip(),
         evidence=serializer.validated_data.get("evidence") or [],
     )
-    return redirect(tracking.status_path(ticket) + "&done=reply")
+    if written.pk != ticket.pk:
+        flash.success(
+            request,
+            _("Report %(old)s was finished, so your message opened a new report: %(new)s.")
+            % {"old": ticket.reference, "new": written.reference},
+        )
+    else:
+        flash.success(request, DONE["reply"])
+    return redirect(tracking.status_path(written))
 
 
 @tracked_page
@@ -141,7 +160,8 @@ def status_confirm(request, reference):
         services.fire("confirm", ticket=ticket, actor=roles.APPLICANT)
     except WorkflowError as exc:
         return _status_page(request, ticket, reply_errors={"confirm": [exc.message]}, response_status=409)
-    return redirect(tracking.status_path(ticket) + "&done=confirm")
+    flash.success(request, DONE["confirm"])
+    return redirect(tracking.status_path(ticket))
 
 
 @tracked_page
@@ -154,7 +174,8 @@ def status_reopen(request, reference):
         return _status_page(
             request, ticket, reply_errors={"reopen": [exc.message]}, response_status=exc.http_status
         )
-    return redirect(tracking.status_path(ticket) + "&done=reopen")
+    flash.success(request, DONE["reopen"])
+    return redirect(tracking.status_path(ticket))
 
 
 def form_data(post, files, *, exclude=()):
@@ -232,6 +253,35 @@ def conversation(ticket, messages):
             continue
         shown.append({**message, "body": body})
     return shown
+
+
+def awaiting_question(ticket, shown):
+    """The desk's latest message, shown right above the reply box while the ticket waits for the applicant."""
+    if ticket.state != State.AWAITING_INFO:
+        return None
+    asked = [message for message in shown if message["direction"] == "out"]
+    return asked[-1] if asked else None
+
+
+def reported_facts(ticket):
+    """What the applicant reported, as the status page shows it (label, value); personal numbers masked."""
+    facts = [(_("What happened"), ticket.get_category_display())]
+    if ticket.quota_lost:
+        facts.append((_("How many e-Meterai were used up?"), str(ticket.quota_lost)))
+    serials = [serial.value for serial in ticket.serials.all()]
+    if serials:
+        facts.append((_("E-Meterai serial numbers"), "\n".join(serials)))
+    if ticket.document_name:
+        facts.append((_("Name of the document you stamped"), ticket.document_name))
+    if ticket.order_id:
+        facts.append((_("Order number"), ticket.order_id))
+    if ticket.amount_paid:
+        facts.append((_("Amount paid (rupiah)"), f"Rp {ticket.amount_paid:,}".replace(",", ".")))
+    if ticket.remedy_preference:
+        facts.append((_("What would you like?"), ticket.get_remedy_preference_display()))
+    if ticket.description:
+        facts.append((_("Tell us what happened"), ticket.description))
+    return facts
 
 
 # --- the applicant's view of the workflow ------------------------------------------------------------
