@@ -6,6 +6,7 @@ answers of the other steps beside them (a category makes its own fields required
 """
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
@@ -195,6 +196,15 @@ class EvidenceForm(StepForm):
 
     def clean_evidence(self):
         return None  # the serializer judges the files, in `clean`
+
+    def clean(self):
+        cleaned = super().clean()
+        size = sum(len(image.content) + len(image.thumbnail) for _name, image in self.accepted_evidence)
+        if size > settings.KEPT_EVIDENCE_MAX_BYTES:  # they wait in storage until sent: bounded
+            self.add_error(
+                "evidence", _("These screenshots are too large together: send fewer or smaller ones.")
+            )
+        return cleaned
 
 
 class CheckForm(StepForm):
