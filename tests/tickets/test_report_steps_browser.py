@@ -61,6 +61,8 @@ def test_each_category_walks_the_steps_on_a_phone(page, live_server, screenshot_
     next_step(page)
 
     on_step(page, language, 2)
+    if shots:
+        screenshot(page, f"report-{language}-2-you")
     your_data(page, nik="12345", name="S")
     next_step(page)
     assert page.title().startswith(words["error"])
@@ -70,15 +72,13 @@ def test_each_category_walks_the_steps_on_a_phone(page, live_server, screenshot_
     assert "id_you-nik-error" in described
     accessible(page)
     if shots:
-        screenshot(page, f"report-{language}-2-errors")
+        screenshot(page, f"report-{language}-3-errors")
     page.click(BACK)  # back: the first step's answers are there
     page.wait_for_load_state()
     assert page.is_checked(f"input[name='what-category'][value='{category}']")
     next_step(page)
     assert page.input_value("#id_you-nik") == "12345"  # kept, though it was refused
     your_data(page)
-    if shots:
-        screenshot(page, f"report-{language}-3-you")
     next_step(page)
 
     on_step(page, language, 3)
