@@ -137,3 +137,14 @@ def test_a_bad_screenshot_is_explained_and_stores_nothing(client):
 def test_the_screenshot_between_steps_is_not_in_the_session(client):
     walk_to_check(client)
     assert b"PNG" not in client.session.encode(dict(client.session)).encode()
+
+
+def test_a_rate_limited_send_says_so_on_the_check_page_and_keeps_the_answers(client, settings):
+    page = walk_to_check(client).content.decode()
+    settings.RATE_LIMIT_REPORTS = "0/100"
+    response = step(client, "check", {"consent": "on", "submission_key": submission_key(page)})
+    assert response.status_code == 429 and response.has_header("Retry-After")
+    assert "Siti Rahmawati" in response.content.decode() and Ticket.objects.count() == 0
+    settings.RATE_LIMIT_REPORTS = "off"
+    again = step(client, "check", {"consent": "on", "submission_key": submission_key(page)})
+    assert again.status_code == 302 and Ticket.objects.count() == 1
