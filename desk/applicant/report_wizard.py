@@ -44,9 +44,23 @@ class ReportWizard(SessionWizardView):
         sent = self.request.session.get(SENT_KEY, {}).get(self.request.POST.get("check-submission_key", ""))
         if sent:  # the same form sent again (a double tap): the first answer
             return redirect(sent)
-        if self.request.POST.get("wizard_goto_step") and self.storage.current_step:
+        goto = self.request.POST.get("wizard_goto_step")
+        if goto and self.storage.current_step:
             self._keep_typed()
+            self._set_extra(back_to_check=self.steps.current == "check")  # "Change" returns to the check
         return super().post(*args, **kwargs)
+
+    def render_next_step(self, form, **kwargs):
+        if self.storage.extra_data.get("back_to_check"):
+            self._set_extra(back_to_check=False)
+            self.storage.current_step = "check"
+            return self.render(self.get_form("check", data=None), **kwargs)
+        return super().render_next_step(form, **kwargs)
+
+    def _set_extra(self, **values):
+        extra = self.storage.extra_data
+        extra.update(values)
+        self.storage.extra_data = extra
 
     def _keep_typed(self):
         """Going back keeps what was typed on this step, checked again when it is sent forward."""

@@ -152,3 +152,10 @@ def test_a_rate_limited_send_says_so_on_the_check_page_and_keeps_the_answers(cli
     settings.RATE_LIMIT_REPORTS = "off"
     again = step(client, "check", {"consent": "on", "submission_key": submission_key(page)})
     assert again.status_code == 302 and Ticket.objects.count() == 1
+
+
+def test_a_change_from_the_check_page_returns_to_it(client):
+    walk_to_check(client)
+    step(client, "check", wizard_goto_step="you")
+    page = step(client, "you", {**YOU, "full_name": "Siti Aminah"}).content.decode()
+    assert "<title>Periksa jawaban Anda" in page and "Siti Aminah" in page
