@@ -117,3 +117,32 @@ def applicant_reopen(*, ticket, body):
             _("This report can no longer be reopened. Please submit a new report.")
         ) from None
     return ticket
+
+
+CONTACT_FIELDS = (
+    "full_name",
+    "nik",
+    "email",
+    "whatsapp",
+    "platform_account_email",
+    "preferred_channel",
+    "language",
+)
+
+
+def applicant_writes(*, ticket, body="", evidence=(), channel="web"):
+    """The applicant's message from the status page or the API; returns (ticket, message).
+
+    On a ticket no longer in conversation (closed, rejected, duplicate) it opens a new ticket that names
+    the old one, as a WhatsApp message or an email to such a ticket does: an agent reads it, it never
+    sits unread on a finished ticket.
+    """
+    if ticket.state in CONVERSATION_STATES:
+        return ticket, add_applicant_message(ticket=ticket, body=body, evidence=evidence, channel=channel)
+    processed = tickets.processed_images(evidence)  # before the transaction: no lock while decoding
+    data = {name: getattr(ticket, name) for name in CONTACT_FIELDS}
+    data["description"] = f"{ticket.reference}: {body}"[:2000]
+    with transaction.atomic():
+        new = open_ticket(channel=channel, data=data)
+        message = add_applicant_message(ticket=new, body=body, evidence=processed, channel=channel)
+    return new, message

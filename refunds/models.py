@@ -100,7 +100,7 @@ class Remedy(FSMModelMixin, models.Model):
 
     def describe(self):
         if self.is_quota:
-            return f"{self.quantity} e-meterai"
+            return f"{self.quantity} e-Meterai"
         return f"Rp {self.amount:,}".replace(",", ".")
 
     # --- its state machine: short, free of I/O; refunds.services locks, calls and saves -------------

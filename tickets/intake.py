@@ -9,11 +9,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -33,6 +35,9 @@ from tickets.models import (
 from tickets.validators import normalize_whatsapp, parse_serial_numbers, validate_nik
 
 REQUIRED = _("This field is required.")
+EVIDENCE_REQUIRED = _("Attach at least one screenshot of the stamping history.")
+# A phone's clock may run a little ahead of ours; beyond this, an attempt "in the future" is a mistake.
+ATTEMPT_CLOCK_SKEW = timedelta(minutes=10)
 _RUPIAH = re.compile(r"^(?:rp\.?)?(\d{1,3}(?:\.\d{3})+|\d+)(?:,0{1,2})?$")
 _BANK_ACCOUNT = re.compile(r"^[A-Za-z0-9 .\-/]{5,64}$")
 MAX_AMOUNT = 10_000_000_000
@@ -145,7 +150,37 @@ class ReportSerializer(serializers.Serializer):
         self.accepted_evidence = []  # (name, ProcessedImage) pairs that passed, even if the form did not
 
     def to_internal_value(self, data):
-        return super().to_internal_value(applicable_fields(data))
+        data = applicable_fields(data)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict) or not hasattr(data, "get"):
+                raise
+            # Every error at once: the rules across fields are checked too, on what was sent.
+            errors = dict(exc.detail)
+            has_evidence = any(
+                (
+                    _values(data, "evidence"),
+                    self.context.get("kept_evidence"),
+                    self.context.get("evidence_later"),
+                )
+            )
+            for name, messages in missing_by_category(data, has_evidence=has_evidence).items():
+                errors.setdefault(name, messages)
+            if data.get("remedy_preference") == RemedyPreference.MONEY and "payout_account" not in errors:
+                payout = {name: str(data.get(name) or "") for name in ("payout_method", "payout_account")}
+                _check_payout_account(payout, errors)
+            raise serializers.ValidationError(errors) from None
+
+    def validate_full_name(self, value):
+        if sum(char.isalpha() for char in value) < 2:
+            raise serializers.ValidationError(_("Enter your full name as on your KTP."))
+        return value
+
+    def validate_attempted_at(self, value):
+        if value is not None and value > timezone.now() + ATTEMPT_CLOCK_SKEW:
+            raise serializers.ValidationError(_("The time of the attempt cannot be in the future."))
+        return value
 
     def validate_nik(self, value):
         try:
@@ -176,28 +211,20 @@ class ReportSerializer(serializers.Serializer):
         if not attrs.get("evidence") and self.context.get("kept_evidence"):
             attrs["evidence"] = self.accepted_evidence = list(self.context["kept_evidence"])
         category = attrs["category"]
-        errors = {}
+        # `evidence_later`: an agent taking a report by phone asks the caller for the screenshot instead.
+        has_evidence = bool(attrs.get("evidence")) or bool(self.context.get("evidence_later"))
+        errors = missing_by_category(attrs, has_evidence=has_evidence)
         keep = set(COMMON_FIELDS)
         if category == Category.STAMP_FAILED:
             keep |= STAMP_FAILED_FIELDS
-            _require(attrs, errors, ["quota_lost", "serial_numbers"])
         elif category == Category.PAID_NOT_CREDITED:
             keep |= PAID_FIELDS
-            _require(attrs, errors, ["order_id", "amount_paid"])
             if attrs.get("remedy_preference") == RemedyPreference.MONEY:
-                _require(attrs, errors, ["payout_method", "payout_account", "payout_name"])
                 _check_payout_account(attrs, errors)
             else:
                 attrs["remedy_preference"] = RemedyPreference.QUOTA
                 for name in ("payout_method", "payout_account", "payout_name"):
                     attrs.pop(name, None)
-        # `evidence_later`: an agent taking a report by phone asks the caller for the screenshot instead.
-        if (
-            category != Category.OTHER
-            and not attrs.get("evidence")
-            and not self.context.get("evidence_later")
-        ):
-            errors["evidence"] = [_("Attach at least one screenshot of the stamping history.")]
         if errors:
             raise serializers.ValidationError(errors)
         if not attrs.get("platform_account_email"):
@@ -247,11 +274,61 @@ def applicable_fields(data):
     return {name: value for name, value in data.items() if name not in ignored}
 
 
-def _require(attrs, errors, names):
-    for name in names:
-        value = attrs.get(name)
-        if value is None or value == "" or value == []:
-            errors[name] = [REQUIRED]
+def required_by_category(category, remedy_preference=""):
+    """The fields a category makes required (the money refund's fields when money is asked for)."""
+    if category == Category.STAMP_FAILED:
+        return ["quota_lost", "serial_numbers"]
+    if category == Category.PAID_NOT_CREDITED:
+        names = ["order_id", "amount_paid"]
+        if remedy_preference == RemedyPreference.MONEY:
+            names += ["payout_method", "payout_account", "payout_name"]
+        return names
+    return []
+
+
+def missing_by_category(values, *, has_evidence):
+    """{field: [message]} for what the category needs and `values` lacks, the screenshot included.
+
+    Reads validated attributes or the raw submission alike, so that a form with other errors still
+    hears about every missing field at once.
+    """
+    category = values.get("category")
+    if category not in Category.values:
+        return {}
+    remedy = values.get("remedy_preference")
+    errors = {
+        name: [REQUIRED] for name in required_by_category(category, remedy) if _is_empty(values.get(name))
+    }
+    if category != Category.OTHER and not has_evidence:
+        errors["evidence"] = [EVIDENCE_REQUIRED]
+    return errors
+
+
+def _values(data, name):
+    if hasattr(data, "getlist"):
+        return [value for value in data.getlist(name) if value not in ("", None)]
+    value = data.get(name) if hasattr(data, "get") else None
+    return value if isinstance(value, list | tuple) else [value] if value not in ("", None) else []
+
+
+def _is_empty(value):
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or value == [] or value == ()
+
+
+def check_step(data, names, *, kept_evidence=()):
+    """The errors of the named fields only, by the serializer's own rules: one step of the form.
+
+    Returns (errors, accepted screenshots): the other steps' fields are not judged here.
+    """
+    serializer = ReportSerializer(data=data, context={"kept_evidence": kept_evidence})
+    if serializer.is_valid():
+        return {}, serializer.accepted_evidence
+    errors = plain_errors(serializer.errors)
+    return {
+        name: messages for name, messages in errors.items() if name in names
+    }, serializer.accepted_evidence
 
 
 def _check_payout_account(attrs, errors):

@@ -24,3 +24,16 @@ def mask(value, *, head=0, tail=4):
 def mask_nik(nik):
     """A NIK as agents see it in lists: its region code and its last four digits."""
     return mask(nik, head=4)
+
+
+def mask_email(address):
+    """An email address with its name hidden but the first letter: `s***@example.com`."""
+    name, at, domain = (address or "").partition("@")
+    if not at:
+        return mask(address)
+    return f"{name[:1]}***@{domain}"
+
+
+def mask_phone(number):
+    """A phone number with its country code and last three digits shown: `+628*******890`."""
+    return mask(number, head=3 if (number or "").startswith("+") else 2, tail=3)

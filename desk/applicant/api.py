@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from desk.applicant import tracking
 from desk.errors import ErrorSerializer, error_response
-from notifications.conversation import add_applicant_message, applicant_reopen
+from notifications.conversation import applicant_reopen, applicant_writes
 from tickets import ratelimit, services
 from tickets.intake import (
     ReportSerializer,
@@ -32,6 +32,7 @@ from tickets.intake import (
     plain_errors,
     receive_report,
 )
+from tickets.links import tracking_url
 from tickets.roles import APPLICANT
 
 NOT_FOUND = _("No report with this reference and tracking token.")
@@ -157,7 +158,12 @@ class MessageCreatedSerializer(serializers.Serializer):
     """The applicant's stored message, and the report's state after it."""
 
     id = serializers.IntegerField()
-    state = serializers.CharField(source="ticket.state")
+    state = serializers.CharField()
+    reference = serializers.CharField(help_text="The ticket the message joined.")
+    tracking_token = serializers.CharField(
+        required=False, help_text="Only when a finished (closed) ticket's message opened a new ticket."
+    )
+    tracking_url = serializers.CharField(required=False, help_text="As `tracking_token`.")
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -263,13 +269,16 @@ class ReportMessageView(ApplicantView):
         if not serializer.is_valid():
             code = serializer.evidence_status if "evidence" in serializer.errors else None
             return error_response(code or 400, errors=plain_errors(serializer.errors))
-        message = add_applicant_message(
+        written, message = applicant_writes(
             ticket=ticket,
             body=serializer.validated_data.get("body", "").strip(),
             evidence=serializer.validated_data.get("evidence") or [],
         )
-        message.ticket.refresh_from_db(fields=["state"])  # the transition ran on another instance
-        return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
+        written.refresh_from_db(fields=["state"])
+        answer = {"id": message.pk, "state": written.state, "reference": written.reference}
+        if written.pk != ticket.pk:  # the old ticket was finished: the message opened this one
+            answer.update(tracking_token=written.tracking_token, tracking_url=tracking_url(written))
+        return Response(MessageCreatedSerializer(answer).data, status=status.HTTP_201_CREATED)
 
 
 class ReportConfirmView(ApplicantView):

@@ -1,33 +1,36 @@
-"""The applicant's pages: landing, report form, confirmation and status; evidence files for token and staff.
+"""The applicant's pages: landing, confirmation and status; evidence files for token and staff.
 
-The form goes through the same intake as the API (`tickets.intake.receive_report`), with a hidden
-idempotency key so that a double tap or a resent form creates one ticket.
+The report form itself, in steps, is `desk.applicant.report_wizard`.
 """
 
 import functools
-import uuid
 
+from django.conf import settings
+from django.contrib import messages as flash
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from desk.applicant import tracking
 from desk.applicant.api import ApplicantMessageSerializer
-from desk.applicant.report_page import HONEYPOT_FIELD, ReportPage, form_data
-from notifications.conversation import add_applicant_message, applicant_reopen
-from tickets import kept_evidence, ratelimit, roles, services, tasks
+from desk.applicant.report_steps import FILE_FIELDS
+from notifications.conversation import applicant_reopen, applicant_writes
+from tickets import ratelimit, roles, services, tasks
 from tickets.exceptions import WorkflowError
-from tickets.intake import plain_errors, receive_report
+from tickets.intake import plain_errors
 from tickets.links import tracking_url
+from tickets.masking import mask_email, mask_phone
 from tickets.models import Evidence, State
 
-FORM_ONLY_FIELDS = ("csrfmiddlewaretoken", "submission_key", "kept_evidence", HONEYPOT_FIELD)
+# Said once after an action on the status page (Django's messages: gone when the page is reloaded).
+DONE = {
+    "reply": _("Thank you, your message was sent."),
+    "reopen": _("Your report is open again. We will look at it and answer you here."),
+    "confirm": _("Thank you for confirming. Your report is closed."),
+}
 
 
 def tracked_page(view):
@@ -67,71 +70,31 @@ def lost_link(request):
         )
         response["Retry-After"] = str(limited.retry_after)
         return response
-    tasks.resend_tracking_link.delay(values["reference"], values["contact"])
+    tasks.resend_tracking_link.delay(tracking.normalized_reference(values["reference"]), values["contact"])
     return render(request, "tickets/lost_link.html", {"values": values, "sent": True})
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def report(request):
-    if request.method == "GET":
-        # ?name=&email=: the link sent in answer to an email prefills what that email gave.
-        prefill = {
-            "full_name": request.GET.get("name", "")[:200],
-            "email": request.GET.get("email", "")[:254],
-        }
-        values = {
-            "language": get_language() or "id",
-            **{key: value for key, value in prefill.items() if value},
-        }
-        page = ReportPage(values=values, submission_key=uuid.uuid4().hex)
-        return render(request, "tickets/report.html", {"page": page})
-
-    submission_key = request.POST.get("submission_key", "")[:64] or uuid.uuid4().hex
-    values = {key: value for key, value in request.POST.items() if key not in FORM_ONLY_FIELDS}
-    if request.POST.get(HONEYPOT_FIELD):
-        page = ReportPage(values=values, submission_key=submission_key)
-        page.add_summary(_("The report could not be sent. Please try again."))
-        return render(request, "tickets/report.html", {"page": page}, status=400)
-
-    old_key = request.POST.get("kept_evidence", "")[:64]
-    kept = [] if request.FILES.getlist("evidence") else kept_evidence.kept(old_key)
-    outcome = receive_report(
-        request=request,
-        data=form_data(request.POST, request.FILES, exclude=FORM_ONLY_FIELDS),
-        files=request.FILES,
-        idempotency_key=f"form:{submission_key}",
-        kept_evidence=kept,
-    )
-    if not outcome.errors or outcome.evidence:
-        kept_evidence.discard(old_key)  # sent, or kept again below under a new key
-    if not outcome.errors:
-        query = urlencode({"token": outcome.body["tracking_token"]})
-        return redirect(reverse("report-sent", kwargs={"reference": outcome.ticket_reference}) + "?" + query)
-
-    errors = outcome.errors
-    if outcome.status == 422:  # the same form was already sent with other values: start a new one
-        submission_key = uuid.uuid4().hex
-        errors = {
-            "non_field_errors": [
-                _("This form was sent already. Check it and send it again for a new report.")
-            ]
-        }
-    kept_key, kept_names = kept_evidence.keep(outcome.evidence) if outcome.evidence else ("", [])
-    page = ReportPage(
-        values=values, errors=errors, submission_key=submission_key, kept_key=kept_key, kept_names=kept_names
-    )
-    response = render(request, "tickets/report.html", {"page": page}, status=outcome.status)
-    if outcome.retry_after is not None:
-        response["Retry-After"] = str(outcome.retry_after)
-    return response
 
 
 @tracked_page
 @never_cache
 def report_sent(request, reference):
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
-    context = {"ticket": ticket, "status_path": tracking.status_path(ticket)}
+    hours = settings.SLA_HOURS
+    context = {
+        "ticket": ticket,
+        "status_path": tracking.status_path(ticket),
+        "first_hours": hours.get("reported", 4),
+        "decision_hours": sum(
+            hours.get(state, 0) for state in ("reported", "in_review", "awaiting_approval")
+        ),
+        "sent_to": [
+            masked
+            for masked in (
+                mask_phone(ticket.whatsapp) if ticket.whatsapp else "",
+                mask_email(ticket.email) if ticket.email else "",
+            )
+            if masked
+        ],
+    }
     return render(request, "tickets/report_sent.html", context)
 
 
@@ -144,14 +107,17 @@ def status(request, reference):
 
 def _status_page(request, ticket, *, reply_errors=None, response_status=200):
     status = tracking.ticket_status(ticket)
+    shown = conversation(ticket, status["messages"])
+    question = awaiting_question(ticket, shown)
     context = {
         "ticket": ticket,
         "status": status,
-        "conversation": conversation(ticket, status["messages"]),
+        "conversation": [message for message in shown if message is not question],
+        "question": question,
         "token": ticket.tracking_token,
         "reply_errors": reply_errors or {},
-        "done": request.GET.get("done", ""),
         "steps": progress_steps(ticket),
+        "reported": reported_facts(ticket),
     }
     return render(request, "tickets/status.html", context, status=response_status)
 
@@ -170,12 +136,20 @@ def status_reply(request, reference):
         return _status_page(
             request, ticket, reply_errors=plain_errors(serializer.errors), response_status=code or 400
         )
-    add_applicant_message(
+    written, _message = applicant_writes(
         ticket=ticket,
         body=serializer.validated_data.get("body", "").strip(),
         evidence=serializer.validated_data.get("evidence") or [],
     )
-    return redirect(tracking.status_path(ticket) + "&done=reply")
+    if written.pk != ticket.pk:
+        flash.success(
+            request,
+            _("Report %(old)s was finished, so your message opened a new report: %(new)s.")
+            % {"old": ticket.reference, "new": written.reference},
+        )
+    else:
+        flash.success(request, DONE["reply"])
+    return redirect(tracking.status_path(written))
 
 
 @tracked_page
@@ -186,7 +160,8 @@ def status_confirm(request, reference):
         services.fire("confirm", ticket=ticket, actor=roles.APPLICANT)
     except WorkflowError as exc:
         return _status_page(request, ticket, reply_errors={"confirm": [exc.message]}, response_status=409)
-    return redirect(tracking.status_path(ticket) + "&done=confirm")
+    flash.success(request, DONE["confirm"])
+    return redirect(tracking.status_path(ticket))
 
 
 @tracked_page
@@ -199,7 +174,19 @@ def status_reopen(request, reference):
         return _status_page(
             request, ticket, reply_errors={"reopen": [exc.message]}, response_status=exc.http_status
         )
-    return redirect(tracking.status_path(ticket) + "&done=reopen")
+    flash.success(request, DONE["reopen"])
+    return redirect(tracking.status_path(ticket))
+
+
+def form_data(post, files, *, exclude=()):
+    """The posted fields and files as one QueryDict, without the form's own fields."""
+    data = QueryDict(mutable=True)
+    for key, values in post.lists():
+        if key not in exclude and key not in FILE_FIELDS:  # an empty file input posts an empty string
+            data.setlist(key, values)
+    for key in files:
+        data.setlist(key, files.getlist(key))
+    return data
 
 
 # --- evidence files: personal data, never public ---------------------------------------------------
@@ -266,6 +253,35 @@ def conversation(ticket, messages):
             continue
         shown.append({**message, "body": body})
     return shown
+
+
+def awaiting_question(ticket, shown):
+    """The desk's latest message, shown right above the reply box while the ticket waits for the applicant."""
+    if ticket.state != State.AWAITING_INFO:
+        return None
+    asked = [message for message in shown if message["direction"] == "out"]
+    return asked[-1] if asked else None
+
+
+def reported_facts(ticket):
+    """What the applicant reported, as the status page shows it (label, value); personal numbers masked."""
+    facts = [(_("What happened"), ticket.get_category_display())]
+    if ticket.quota_lost:
+        facts.append((_("How many e-Meterai were used up?"), str(ticket.quota_lost)))
+    serials = [serial.value for serial in ticket.serials.all()]
+    if serials:
+        facts.append((_("E-Meterai serial numbers"), "\n".join(serials)))
+    if ticket.document_name:
+        facts.append((_("Name of the document you stamped"), ticket.document_name))
+    if ticket.order_id:
+        facts.append((_("Order number"), ticket.order_id))
+    if ticket.amount_paid:
+        facts.append((_("Amount paid (rupiah)"), f"Rp {ticket.amount_paid:,}".replace(",", ".")))
+    if ticket.remedy_preference:
+        facts.append((_("What would you like?"), ticket.get_remedy_preference_display()))
+    if ticket.description:
+        facts.append((_("Tell us what happened"), ticket.description))
+    return facts
 
 
 # --- the applicant's view of the workflow ------------------------------------------------------------

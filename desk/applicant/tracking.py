@@ -4,6 +4,7 @@ A wrong or missing token is answered exactly like an unknown reference, and toke
 constant time. Shared by the applicant API and the status page.
 """
 
+import re
 import secrets
 
 from django.http import Http404
@@ -12,7 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Message
-from tickets.models import State, Ticket
+from tickets.models import REFERENCE_LENGTH, State, Ticket
 
 _NO_TOKEN = "-" * 32
 CHANNEL_LABELS = {"web": _("Status page"), "whatsapp": "WhatsApp", "email": _("Email"), "phone": _("Phone")}
@@ -26,6 +27,14 @@ def find_tracked_ticket(reference, token):
     if ticket is None or not token or not matches:
         raise Http404("No such report.")
     return ticket
+
+
+def normalized_reference(text):
+    """A reference as typed, with or without `EMT-`, spaces or small letters: `emt 7k3q9xa` -> `EMT-7K3Q9XA`."""
+    value = re.sub(r"[\s\-]", "", str(text or "")).upper()
+    if len(value) == REFERENCE_LENGTH + 3 and value.startswith("EMT"):
+        value = value[3:]
+    return f"EMT-{value}" if value else ""
 
 
 def token_from(request):
@@ -68,13 +77,13 @@ def ticket_status(ticket):
         "category": ticket.category,
         "category_label": str(ticket.get_category_display()),
         "state": ticket.state,
-        "state_label": str(ticket.get_state_display()),
+        "state_label": str(applicant_state_label(ticket.state, remedy)),
         "created_at": ticket.created_at,
         "timeline": [
             {
                 "name": step.name,
                 "state": step.target,
-                "state_label": str(State(step.target).label) if step.target in State.values else "",
+                "state_label": str(applicant_state_label(step.target, remedy)),
                 "at": step.created_at,
                 "note": step.public_note,
             }
@@ -85,6 +94,7 @@ def ticket_status(ticket):
             {
                 "id": message.pk,
                 "direction": message.direction,
+                "automatic": message.author_id is None,
                 "channel": message.channel,
                 "channel_label": str(CHANNEL_LABELS.get(message.channel, message.channel)),
                 "body": message.body,
@@ -98,6 +108,16 @@ def ticket_status(ticket):
         "can_confirm": ticket.state == State.RESOLVED,
         "can_reopen": ticket.state in (State.RESOLVED, State.REJECTED) and ticket.within_reopen_window(),
     }
+
+
+RESOLVED_BY_REMEDY = {"quota": _("Quota restored"), "refund": _("Money refunded")}
+
+
+def applicant_state_label(state, remedy):
+    """The state as the applicant reads it: `resolved` says which remedy happened."""
+    if state == State.RESOLVED:
+        return RESOLVED_BY_REMEDY.get(getattr(remedy, "kind", ""), _("Resolved"))
+    return State(state).label if state in State.values else ""
 
 
 def _evidence_entry(ticket, item):

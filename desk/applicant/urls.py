@@ -3,10 +3,11 @@
 from django.urls import path
 
 from desk.applicant import pages as views
+from desk.applicant.report_wizard import ReportWizard
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("report/", views.report, name="report"),
+    path("report/", ReportWizard.as_view(), name="report"),
     path("report/<str:reference>/sent/", views.report_sent, name="report-sent"),
     path("status/", views.lost_link, name="lost-link"),
     path("status/<str:reference>/", views.status, name="status"),

@@ -39,7 +39,7 @@ def test_queue_lists_proposals_awaiting_approval(sam, alice, django_assert_max_n
     assert response.status_code == 200
     page = response.content.decode()
     assert quota.ticket.reference in page and refund.ticket.reference in page
-    assert "7 e-meterai" in page and "Rp 25.000" in page
+    assert "7 e-Meterai" in page and "Rp 25.000" in page
     assert "alice" in page
 
 

@@ -3,9 +3,11 @@
 import io
 import struct
 import zlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from notifications.models import Message
@@ -518,3 +520,26 @@ def test_client_cannot_set_the_state_or_the_duplicate_flag(client):
     assert response.status_code == 201
     ticket = Ticket.objects.get()
     assert ticket.state == "reported" and ticket.possible_duplicate is False
+
+
+@pytest.mark.django_db
+def test_a_one_letter_name_is_refused(client):
+    response = client.post("/api/v1/reports/", stamp_failed(full_name="S"), HTTP_ACCEPT_LANGUAGE="id")
+    assert response.status_code == 400
+    assert response.json()["errors"]["full_name"] == ["Isi nama lengkap Anda sesuai KTP."]
+
+
+@pytest.mark.django_db
+def test_an_attempt_in_the_future_is_refused(client):
+    later = (timezone.now() + timedelta(days=1)).isoformat()
+    response = client.post("/api/v1/reports/", stamp_failed(attempted_at=later), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["errors"]["attempted_at"] == ["The time of the attempt cannot be in the future."]
+
+
+@pytest.mark.django_db
+def test_every_error_comes_at_once_the_missing_screenshot_included(client):
+    data = stamp_failed(nik="123")
+    del data["evidence"]
+    response = client.post("/api/v1/reports/", data)
+    assert {"nik", "evidence"} <= set(response.json()["errors"])
