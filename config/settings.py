@@ -227,6 +227,8 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_messages": {"queue": "deliveries"},
     "notifications.tasks.sweep_outbox": {"queue": "deliveries"},
     "notifications.tasks.fetch_inbound_media": {"queue": "media"},
+    "tickets.tasks.process_evidence": {"queue": "media"},
+    "tickets.tasks.sweep_pending_evidence": {"queue": "media"},
     "*.tasks.verify_*": {"queue": "verification"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
@@ -239,6 +241,10 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
     "sweep-kept-evidence": {"task": "tickets.tasks.sweep_kept_evidence", "schedule": timedelta(minutes=10)},
+    "sweep-pending-evidence": {
+        "task": "tickets.tasks.sweep_pending_evidence",
+        "schedule": timedelta(minutes=1),
+    },
     "sweep-orphan-evidence": {"task": "tickets.tasks.sweep_orphan_evidence", "schedule": timedelta(hours=1)},
     "purge-idempotency-keys": {
         "task": "tickets.tasks.purge_idempotency_records",
@@ -282,6 +288,12 @@ OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 # A message handed to the broker is its task's until this long after the hand-over (or after its retry
 # is due): the sweep re-queues it only then, so a backlog in the broker is not queued a second time.
 OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
+
+# Intake capacity (tickets/capacity.py): reports received at once per process, and screenshots waiting
+# for the media workers site-wide, beyond which a report is answered 503 with Retry-After; 0: no bound.
+INTAKE_MAX_IN_FLIGHT = env_int("INTAKE_MAX_IN_FLIGHT", 16)
+INTAKE_MAX_PENDING_EVIDENCE = env_int("INTAKE_MAX_PENDING_EVIDENCE", 20000)
+INTAKE_RETRY_AFTER_SECONDS = env_int("INTAKE_RETRY_AFTER_SECONDS", 30)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")
@@ -338,6 +350,13 @@ KEPT_EVIDENCE_MAX_BYTES = env_int("KEPT_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 KEPT_EVIDENCE_MINUTES = env_int("KEPT_EVIDENCE_MINUTES", 30)
 # Evidence files no row points at (a web worker killed mid-upload) are deleted once this old.
 EVIDENCE_ORPHAN_MINUTES = env_int("EVIDENCE_ORPHAN_MINUTES", 60)
+# Screenshots uploaded on the web wait `pending` for a worker on the `media` queue. A claim older than
+# EVIDENCE_CLAIM_SECONDS is a dead worker's (the sweep queues the file again); a row never claimed is
+# queued again after EVIDENCE_PENDING_GRACE_SECONDS; a file that killed EVIDENCE_MAX_ATTEMPTS workers
+# is refused and the applicant asked for another.
+EVIDENCE_CLAIM_SECONDS = env_int("EVIDENCE_CLAIM_SECONDS", 300)
+EVIDENCE_PENDING_GRACE_SECONDS = env_int("EVIDENCE_PENDING_GRACE_SECONDS", 120)
+EVIDENCE_MAX_ATTEMPTS = env_int("EVIDENCE_MAX_ATTEMPTS", 3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -364,6 +383,8 @@ SPECTACULAR_SETTINGS = {
         "TicketChannelEnum": "tickets.models.Channel",
         "MessageChannelEnum": "notifications.models.MessageChannel",
         "StaffReplyChannelEnum": ["whatsapp", "email", "note"],
+        "EvidenceStateEnum": "tickets.models.Evidence.State",
+        "TicketStateEnum": "tickets.models.State",
     },
     # Swagger UI served from our own static files (drf-spectacular-sidecar): /api/docs/ works offline.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -80,6 +80,23 @@ class ProcessedImage:
     sha256: str
 
 
+@dataclass(frozen=True)
+class PendingImage:
+    """An upload whose header passed `check_image(decode=False)`: raw bytes, stored pending until a
+    worker runs `process_image` on them (tickets/evidence_pipeline.py). Never shown to anyone."""
+
+    content: bytes
+    info: ImageInfo
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.info.format]
+
+    @property
+    def content_type(self) -> str:
+        return self.info.content_type
+
+
 def check_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int, decode: bool = True) -> ImageInfo:
     """Refuse oversize, non-image, unaccepted or bomb files before storing anything; trust only bytes.
 

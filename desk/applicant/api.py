@@ -31,6 +31,7 @@ from tickets.intake import (
     plain_errors,
     receive_report,
 )
+from tickets.models import Evidence
 from tickets.roles import APPLICANT
 
 NOT_FOUND = _("No report with this reference and tracking token.")
@@ -84,8 +85,11 @@ class ReportCreatedSerializer(serializers.Serializer):
 class EvidenceLinkSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    url = serializers.CharField()
-    thumbnail_url = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=Evidence.State.choices, help_text="`pending`: still being checked."
+    )
+    url = serializers.CharField(allow_null=True, help_text="null while the screenshot is being checked")
+    thumbnail_url = serializers.CharField(allow_null=True)
 
 
 class TimelineEntrySerializer(serializers.Serializer):
@@ -230,6 +234,7 @@ class ReportCreateView(ApplicantView):
             201: ReportCreatedSerializer,
             **ERROR_RESPONSES,
             422: OpenApiResponse(ErrorsSerializer, description="Idempotency-Key reused with another body"),
+            503: OpenApiResponse(ErrorsSerializer, description="intake over capacity; see Retry-After"),
         },
         tags=["applicant"],
     )
