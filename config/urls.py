@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz, livez, readyz
+from config.metrics import metrics
 from config.middleware import staff_or_public_docs
 
 handler404 = "config.errors.not_found"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/dashboard/", include("desk.console.urls")),  # before admin.site.urls
     path("admin/", admin.site.urls),
     path("api/v1/", include("desk.applicant.api_urls")),
