@@ -419,6 +419,8 @@ PERMISSIONS_POLICY = (
     "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
 )
 
+# benchmarks/bench_surge.py only: serves its bare-insert ceiling view at /bench/insert/.
+BENCHMARK_VIEWS = env_bool("BENCHMARK_VIEWS", False)
 # Operators: GET /metrics (Prometheus) with `Authorization: Bearer METRICS_TOKEN`, or as staff.
 METRICS_TOKEN = env("METRICS_TOKEN", "")
 # LOG_FORMAT=json: one JSON object per line, each with the request id (config/observability.py).

@@ -1,5 +1,6 @@
 """URLs: applicant pages at /, the JSON API under /api/, webhooks, and the staff console at /admin/."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -35,3 +36,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("desk.applicant.urls")),
 ]
+
+if settings.BENCHMARK_VIEWS:  # benchmarks/bench_surge.py's ceiling; never on in production
+    from benchmarks.ceiling import insert_one
+
+    urlpatterns.insert(0, path("bench/insert/", insert_one))

@@ -53,6 +53,9 @@ def errors_response(status_code, errors, *, retry_after=None):
     response = Response({"errors": errors}, status=status_code)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
+    if status_code == 503:
+        # Intake shed on purpose (counted in /metrics): not an error line per refused request in a surge.
+        response._has_been_logged = True
     return response
 
 
