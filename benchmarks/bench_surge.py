@@ -53,13 +53,14 @@ DB_NAME = bench_intake.DB_NAME = "emeterai_bench_surge"  # its CPU figures read 
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
 
 
-def env_for(media_root, in_flight):
+def env_for(media_root, in_flight, queue_ms=0):
     env = server_env(media_root)
     env.update(
         DATABASE_URL=f"{PG}/{DB_NAME}",
         CELERY_BROKER_URL=BROKER,
         BENCHMARK_VIEWS="1",
         INTAKE_MAX_IN_FLIGHT=str(in_flight),
+        INTAKE_MAX_QUEUE_MS=str(queue_ms),
         INTAKE_MAX_PENDING_EVIDENCE="0",  # the screenshot scenario fills it on purpose
     )
     return env
@@ -172,9 +173,11 @@ async def overload(base, rate, duration, max_in_flight=2000):
             body, content_type = bodies[n % len(bodies)]
             started = time.perf_counter()
             try:
-                async with session.post(
-                    base + "/api/v1/reports/", data=body, headers={"Content-Type": content_type}
-                ) as response:
+                headers = {
+                    "Content-Type": content_type,
+                    "X-Request-Start": f"t={time.time():.3f}",
+                }  # as a proxy
+                async with session.post(base + "/api/v1/reports/", data=body, headers=headers) as response:
                     await response.read()
                     results.append(
                         (response.status, time.perf_counter() - started, response.headers.get("Retry-After"))
@@ -234,12 +237,13 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--in-flight", type=int, default=2, help="INTAKE_MAX_IN_FLIGHT per process")
+    parser.add_argument("--queue-ms", type=int, default=200, help="INTAKE_MAX_QUEUE_MS for the overload")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
     recreate_database(PG, DB_NAME)
     media_root = Path("/tmp") / f"emeterai-bench-surge-{os.getpid()}"
-    env = env_for(media_root, args.in_flight)
+    env = env_for(media_root, args.in_flight, args.queue_ms)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
@@ -312,11 +316,12 @@ def write_results(rows, media, over, args):
         "",
         f"- Command: `.venv/bin/python benchmarks/bench_surge.py --duration {args.duration:g} --overload-duration "
         f"{args.overload_duration:g} --concurrency {args.concurrency} --workers {args.workers} --threads {args.threads} "
-        f"--in-flight {args.in_flight}`",
+        f"--in-flight {args.in_flight} --queue-ms {args.queue_ms}`",
         f"- Machine: {cpu_summary()}, {psql_version()}, Python {platform.python_version()}; date {now}",
         f"- gunicorn {args.workers} gthread workers x {args.threads} threads, DEBUG off, PostgreSQL `{DB_NAME}` "
         f"(fresh), RATE_LIMIT_REPORTS=off, no intake bound for the three closed-loop scenarios and "
-        f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process for the overload run, LOG_LEVEL=WARNING, Redis broker with no "
+        f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process and INTAKE_MAX_QUEUE_MS={args.queue_ms} (the client "
+        "stamps X-Request-Start as a load balancer would) for the overload run, LOG_LEVEL=WARNING, Redis broker with no "
         f"worker during the runs; client aiohttp on the same machine, {args.concurrency} in flight, "
         f"{args.duration:g} s per scenario after a 3 s warm-up.",
         "",

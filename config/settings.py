@@ -291,8 +291,10 @@ OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 # is due): the sweep re-queues it only then, so a backlog in the broker is not queued a second time.
 OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
 
-# Intake capacity (tickets/capacity.py): reports received at once per process, and screenshots waiting
-# for the media workers site-wide, beyond which a report is answered 503 with Retry-After; 0: no bound.
+# Intake capacity (tickets/capacity.py): time queued before a worker took the request, reports received
+# at once per process, screenshots waiting for the media workers site-wide, beyond which a report is
+# answered 503 with Retry-After; 0: no bound.
+INTAKE_MAX_QUEUE_MS = env_int("INTAKE_MAX_QUEUE_MS", 0)  # needs the load balancer's X-Request-Start
 INTAKE_MAX_IN_FLIGHT = env_int("INTAKE_MAX_IN_FLIGHT", 16)
 INTAKE_MAX_PENDING_EVIDENCE = env_int("INTAKE_MAX_PENDING_EVIDENCE", 20000)
 INTAKE_RETRY_AFTER_SECONDS = env_int("INTAKE_RETRY_AFTER_SECONDS", 30)

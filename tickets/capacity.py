@@ -1,6 +1,11 @@
 """Intake capacity: a report beyond what the site can take now is refused at once, never queued.
 
-Two bounds, each off when its setting is 0:
+Three bounds, each off when its setting is 0:
+- INTAKE_MAX_QUEUE_MS: how long the request waited before a web worker took it, from the
+  `X-Request-Start: t=<epoch seconds, ms or µs>` header the load balancer stamps (nginx:
+  `proxy_set_header X-Request-Start "t=${msec}";`). This is the bound that works with sync workers:
+  a report that already waited that long is refused in a millisecond, so the queue drains and the
+  admitted ones (and /healthz behind them) stay fast. A client can only shed itself with it;
 - INTAKE_MAX_IN_FLIGHT: reports being received at the same time in this process (threaded web workers;
   a sync worker takes one request at a time, so there it bounds nothing);
 - INTAKE_MAX_PENDING_EVIDENCE: screenshots waiting for the `media` workers, site-wide (read from the
@@ -28,10 +33,29 @@ def in_flight():
     return _in_flight
 
 
+def queued_too_long(request, *, now=None):
+    """Whether the request waited in front of us longer than INTAKE_MAX_QUEUE_MS (X-Request-Start)."""
+    limit = settings.INTAKE_MAX_QUEUE_MS
+    stamp = request.headers.get("X-Request-Start", "") if limit and request is not None else ""
+    if not stamp:
+        return False
+    try:
+        value = float(stamp.removeprefix("t="))
+    except ValueError:
+        return False
+    while value > 1e11:  # milliseconds or microseconds since the epoch: down to seconds
+        value /= 1000
+    waited_ms = ((now if now is not None else time.time()) - value) * 1000
+    return waited_ms > limit
+
+
 @contextmanager
-def admission():
+def admission(request=None):
     """Yield True and hold a slot while a report is received, or yield False when intake is full."""
     global _in_flight
+    if queued_too_long(request):
+        yield False
+        return
     limit = settings.INTAKE_MAX_IN_FLIGHT
     with _lock:
         admitted = not (limit and _in_flight >= limit)

@@ -382,7 +382,7 @@ def receive_report(*, request, data, files, idempotency_key="", channel="web", k
     Beyond capacity (tickets/capacity.py) the answer is 503 with Retry-After at once and nothing is
     stored; the screenshots sent are handed back (header-checked) for the form to keep.
     """
-    with capacity.admission() as admitted:
+    with capacity.admission(request) as admitted:
         if not admitted:
             return shed_outcome(files, kept_evidence)
         return _receive(request, data, files, idempotency_key, channel, kept_evidence)

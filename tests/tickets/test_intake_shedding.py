@@ -2,6 +2,7 @@
 screenshot kept; the console, the health checks and the webhooks are never shed."""
 
 import re
+import time
 
 import pytest
 
@@ -89,3 +90,20 @@ def test_health_console_and_webhooks_are_never_shed(client, alice, intake_full):
     assert client.post("/webhooks/twilio/whatsapp/", {"From": "whatsapp:+6281234567890"}).status_code == 403
     client.force_login(alice)
     assert client.get("/admin/tickets/ticket/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("unit", [1, 1000, 1_000_000], ids=["seconds", "milliseconds", "microseconds"])
+def test_a_report_that_waited_too_long_in_front_of_us_is_shed(client, settings, unit):
+    settings.INTAKE_MAX_QUEUE_MS = 500
+    stamp = f"t={int((time.time() - 2) * unit)}"  # the load balancer took it two seconds ago
+    response = client.post(URL, stamp_failed(), HTTP_X_REQUEST_START=stamp)
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert_nothing_stored()
+
+
+@pytest.mark.django_db
+def test_a_report_that_did_not_wait_is_admitted(client, settings):
+    settings.INTAKE_MAX_QUEUE_MS = 500
+    response = client.post(URL, stamp_failed(), HTTP_X_REQUEST_START=f"t={time.time():.3f}")
+    assert response.status_code == 201
