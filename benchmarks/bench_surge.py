@@ -239,7 +239,15 @@ def main():
     parser.add_argument("--in-flight", type=int, default=2, help="INTAKE_MAX_IN_FLIGHT per process")
     parser.add_argument("--queue-ms", type=int, default=200, help="INTAKE_MAX_QUEUE_MS for the overload")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--overload-only",
+        type=float,
+        default=0,
+        help="only the overload, at this many reports/s (printed, not written)",
+    )
     args = parser.parse_args()
+    if args.overload_only:
+        return overload_only(args)
 
     recreate_database(PG, DB_NAME)
     media_root = Path("/tmp") / f"emeterai-bench-surge-{os.getpid()}"
@@ -278,6 +286,27 @@ def main():
         subprocess.run(["rm", "-rf", str(media_root)], check=False)
     if not args.no_write:
         write_results(rows, media, over, args)
+
+
+def overload_only(args):
+    recreate_database(PG, DB_NAME)
+    media_root = Path("/tmp") / f"emeterai-bench-surge-{os.getpid()}"
+    env = env_for(media_root, args.in_flight, args.queue_ms)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    flush_broker()
+    server, base = start_server(env, args)
+    try:
+        results, health = asyncio.run(overload(base, args.overload_only, args.overload_duration))
+        time.sleep(1)
+        print(
+            json.dumps(summarise_overload(results, health, stored("plain"), args.overload_only)), flush=True
+        )
+    finally:
+        stop(server)
+        flush_broker()
+        subprocess.run(["rm", "-rf", str(media_root)], check=False)
 
 
 def summarise_overload(results, health, stored_count, rate):
