@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.observability.RequestIdMiddleware",
+    "config.observability.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
@@ -227,6 +229,8 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_messages": {"queue": "deliveries"},
     "notifications.tasks.sweep_outbox": {"queue": "deliveries"},
     "notifications.tasks.fetch_inbound_media": {"queue": "media"},
+    "tickets.tasks.process_evidence": {"queue": "media"},
+    "tickets.tasks.sweep_pending_evidence": {"queue": "media"},
     "*.tasks.verify_*": {"queue": "verification"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
@@ -243,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
     "sweep-kept-evidence": {"task": "tickets.tasks.sweep_kept_evidence", "schedule": timedelta(minutes=10)},
+    "sweep-pending-evidence": {
+        "task": "tickets.tasks.sweep_pending_evidence",
+        "schedule": timedelta(minutes=1),
+    },
     "sweep-orphan-evidence": {"task": "tickets.tasks.sweep_orphan_evidence", "schedule": timedelta(hours=1)},
     "purge-idempotency-keys": {
         "task": "tickets.tasks.purge_idempotency_records",
@@ -291,6 +299,14 @@ OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 # A message handed to the broker is its task's until this long after the hand-over (or after its retry
 # is due): the sweep re-queues it only then, so a backlog in the broker is not queued a second time.
 OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
+
+# Intake capacity (tickets/capacity.py): time queued before a worker took the request, reports received
+# at once per process, screenshots waiting for the media workers site-wide, beyond which a report is
+# answered 503 with Retry-After; 0: no bound.
+INTAKE_MAX_QUEUE_MS = env_int("INTAKE_MAX_QUEUE_MS", 0)  # needs the load balancer's X-Request-Start
+INTAKE_MAX_IN_FLIGHT = env_int("INTAKE_MAX_IN_FLIGHT", 16)
+INTAKE_MAX_PENDING_EVIDENCE = env_int("INTAKE_MAX_PENDING_EVIDENCE", 20000)
+INTAKE_RETRY_AFTER_SECONDS = env_int("INTAKE_RETRY_AFTER_SECONDS", 30)
 
 # Rate limits on report submissions: "ADDR/NUMBER per minute", or "off".
 RATE_LIMIT_REPORTS = env("RATE_LIMIT_REPORTS", "120/5")
@@ -347,6 +363,13 @@ KEPT_EVIDENCE_MAX_BYTES = env_int("KEPT_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 KEPT_EVIDENCE_MINUTES = env_int("KEPT_EVIDENCE_MINUTES", 30)
 # Evidence files no row points at (a web worker killed mid-upload) are deleted once this old.
 EVIDENCE_ORPHAN_MINUTES = env_int("EVIDENCE_ORPHAN_MINUTES", 60)
+# Screenshots uploaded on the web wait `pending` for a worker on the `media` queue. A claim older than
+# EVIDENCE_CLAIM_SECONDS is a dead worker's (the sweep queues the file again); a row never claimed is
+# queued again after EVIDENCE_PENDING_GRACE_SECONDS; a file that killed EVIDENCE_MAX_ATTEMPTS workers
+# is refused and the applicant asked for another.
+EVIDENCE_CLAIM_SECONDS = env_int("EVIDENCE_CLAIM_SECONDS", 300)
+EVIDENCE_PENDING_GRACE_SECONDS = env_int("EVIDENCE_PENDING_GRACE_SECONDS", 120)
+EVIDENCE_MAX_ATTEMPTS = env_int("EVIDENCE_MAX_ATTEMPTS", 3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -373,6 +396,8 @@ SPECTACULAR_SETTINGS = {
         "TicketChannelEnum": "tickets.models.Channel",
         "MessageChannelEnum": "notifications.models.MessageChannel",
         "StaffReplyChannelEnum": ["whatsapp", "email", "note"],
+        "EvidenceStateEnum": "tickets.models.Evidence.State",
+        "TicketStateEnum": "tickets.models.State",
     },
     # Swagger UI served from our own static files (drf-spectacular-sidecar): /api/docs/ works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -405,11 +430,27 @@ PERMISSIONS_POLICY = (
     "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
 )
 
+# benchmarks/bench_surge.py only: serves its bare-insert ceiling view at /bench/insert/.
+BENCHMARK_VIEWS = env_bool("BENCHMARK_VIEWS", False)
+# Operators: GET /metrics (Prometheus) with `Authorization: Bearer METRICS_TOKEN`, or as staff.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+# LOG_FORMAT=json: one JSON object per line, each with the request id (config/observability.py).
+LOG_FORMAT = env("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "config.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -428,6 +469,7 @@ if not DEBUG:
         r"^healthz$",
         r"^livez$",
         r"^readyz$",
+        r"^metrics$",
     ]  # load balancers check over plain HTTP inside the network
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not TESTING)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not TESTING)

@@ -1,10 +1,12 @@
 """URLs: applicant pages at /, the JSON API under /api/, webhooks, and the staff console at /admin/."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz, livez, readyz
+from config.metrics import metrics
 from config.middleware import staff_or_public_docs
 
 handler404 = "config.errors.not_found"
@@ -18,6 +20,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/dashboard/", include("desk.console.urls")),  # before admin.site.urls
     path("admin/", admin.site.urls),
     path("api/v1/", include("desk.applicant.api_urls")),
@@ -33,3 +36,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("desk.applicant.urls")),
 ]
+
+if settings.BENCHMARK_VIEWS:  # benchmarks/bench_surge.py's ceiling; never on in production
+    from benchmarks.ceiling import insert_one
+
+    urlpatterns.insert(0, path("bench/insert/", insert_one))

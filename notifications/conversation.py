@@ -73,7 +73,8 @@ def applicant_replied(*, ticket, whatsapp=False):
 def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
     """Store the applicant's reply (and screenshots) on the ticket; a ticket awaiting it goes back to review.
 
-    `evidence` holds checked images as (name, bytes) pairs, re-encoded before the transaction opens.
+    `evidence` holds header-checked uploads as (name, PendingImage) pairs, stored pending for the media
+    worker (tickets/evidence_pipeline.py), or (name, bytes) pairs re-encoded before the transaction opens.
     """
     processed = tickets.processed_images(evidence)
     stored = []

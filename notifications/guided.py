@@ -41,7 +41,7 @@ from notifications.models import (
 from notifications.twilio_client import MediaFetchError, MediaTooLarge, fetch_media
 from tickets import ratelimit
 from tickets import services as tickets
-from tickets.evidence import EVIDENCE_MESSAGES, ProcessedImage
+from tickets.evidence import EVIDENCE_MESSAGES, EvidenceError, ProcessedImage, process_image
 from tickets.intake import ReportSerializer, check_evidence_files
 from tickets.models import Ticket
 from tickets.validators import normalize_whatsapp
@@ -176,9 +176,14 @@ def _fetched_images(media):
             return Invalid(_("We could not download your image. Please send it again."))
         uploads.append(SimpleUploadedFile(f"whatsapp-{index}", content))
     try:
-        return check_evidence_files(uploads)
+        checked = check_evidence_files(uploads)
     except serializers.ValidationError as exc:
         return Invalid(" ".join(str(message).split(": ", 1)[-1] for message in exc.detail))
+    # Decoded here, outside any lock: the conversation shows the applicant at once whether it can be used.
+    try:
+        return [(name, process_image(pending.content)) for name, pending in checked]
+    except EvidenceError as error:
+        return Invalid(error.message)
 
 
 def _locked_conversation(number, form, text):

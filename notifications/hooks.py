@@ -4,6 +4,8 @@ Attached to the core's transitions and events (see tickets/workflow.py); each ru
 of the change it follows, so the outbox holds its messages only if that change commits.
 """
 
+from django.utils.text import format_lazy
+
 from notifications import services, texts
 from notifications.models import GuidedConversation, GuidedTurn, InboundEmail, Message
 from tickets import roles, workflow
@@ -63,6 +65,13 @@ def remind(*, ticket):
 @workflow.on("tracking_link")
 def send_tracking_link(*, ticket, channel):
     services.notify(ticket=ticket, event="tracking_link", channels=[channel])
+
+
+@workflow.on("evidence_refused")
+def ask_for_another_screenshot(*, ticket, name, reason):
+    message = format_lazy("{}: {}", name, reason) if name else reason  # in the applicant's language
+    services.notify(ticket=ticket, event="evidence_refused", message=message)
+    services.add_note(ticket=ticket, author=None, body=texts.evidence_refused_note(name, reason))
 
 
 @workflow.on("erasure_scheduled")

@@ -68,6 +68,9 @@ def _texts():
         ),
         "agent_reply": _("{message}\n\nReport {reference}: {link}"),
         "tracking_link": _("You asked for the link to report {reference}. Follow it here: {link}"),
+        "evidence_refused": _(
+            "Report {reference}: a screenshot could not be used ({message}). Send another by reply or at {link}"
+        ),
         "erasure_scheduled": _(
             "Report {reference}: we have recorded your request to erase your personal data. It will be "
             "erased as soon as your {remedy} has been processed, which still needs your account details. "
@@ -80,6 +83,13 @@ def _texts():
 def sent_back_note(reason):
     """The note the proposing agent finds on the ticket when a supervisor sends a proposal back."""
     return _("Sent back by the supervisor: {reason}").format(reason=reason)
+
+
+def evidence_refused_note(name, reason):
+    """The note agents find when the worker refused a screenshot the applicant uploaded."""
+    return _(
+        "Screenshot {name} was refused when it was checked ({reason}); the applicant was asked for another."
+    ).format(name=name or "-", reason=reason)
 
 
 EVENTS = list(_texts().keys())

@@ -21,8 +21,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tickets import ratelimit, services
-from tickets.evidence import EvidenceError, check_image, process_image
+from tickets import capacity, ratelimit, services
+from tickets.evidence import EvidenceError, PendingImage, check_image
 from tickets.links import tracking_url
 from tickets.models import (
     Category,
@@ -147,7 +147,7 @@ class ReportSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.evidence_status = None  # 413 or 415 when a file was refused
-        self.accepted_evidence = []  # (name, ProcessedImage) pairs that passed, even if the form did not
+        self.accepted_evidence = []  # (name, PendingImage) pairs that passed, even if the form did not
 
     def to_internal_value(self, data):
         data = applicable_fields(data)
@@ -345,20 +345,25 @@ def _check_payout_account(attrs, errors):
 
 
 def check_evidence_files(files, holder=None):
-    """Check and re-encode each upload; refuse them all with one message per bad file.
+    """Check each upload's header; refuse them all with one message per bad file.
 
-    Returns (name, ProcessedImage) pairs. Every header is read before any pixel is decoded: files too
-    large in bytes or pixels, unaccepted or bombs are refused, and so are files that together have more
-    pixels than EVIDENCE_MAX_REQUEST_PIXELS, so a request of small files cannot hold a worker with
-    decoding. Only then `process_image` decodes each picture once, refusing truncated or corrupt data,
-    before anything is stored.
+    Returns (name, PendingImage) pairs. Only headers are read, no pixel is decoded in the request:
+    files too large in bytes or pixels, unaccepted or bombs are refused, and so are files that together
+    have more pixels than EVIDENCE_MAX_REQUEST_PIXELS. What the header cannot tell (truncated or corrupt
+    pixel data) a worker finds when it re-encodes the file (tickets/evidence_pipeline.py).
     """
     checked, messages = _checked_headers(files, holder)
-    if not messages:
-        processed, messages = _decoded(checked, holder)
     if messages:
         raise serializers.ValidationError(messages)
-    return processed
+    return [(name, pending_upload(upload, info)) for name, upload, info in checked]
+
+
+def pending_upload(upload, info):
+    upload.seek(0)
+    try:
+        return PendingImage(content=upload.read(), info=info)
+    finally:
+        upload.seek(0)
 
 
 def _checked_headers(files, holder):
@@ -383,20 +388,6 @@ def _checked_headers(files, holder):
         _refuse(holder, exc)
         messages.append(exc.message)
     return checked, messages
-
-
-def _decoded(checked, holder):
-    processed, messages = [], []
-    for name, upload, _info in checked:
-        try:
-            upload.seek(0)
-            processed.append((name, process_image(upload.read(), max_pixels=settings.EVIDENCE_MAX_PIXELS)))
-        except EvidenceError as exc:
-            _refuse(holder, exc)
-            messages.append(f"{name}: {exc.message}")
-        finally:
-            upload.seek(0)
-    return processed, messages
 
 
 def _refuse(holder, exc):
@@ -466,10 +457,37 @@ def _replay(record, fingerprint):
 
 
 def receive_report(*, request, data, files, idempotency_key="", channel="web", kept_evidence=()):
-    """Run one submission through limits, validation and idempotency; create the ticket or say why not.
+    """Run one submission through capacity, limits, validation and idempotency; create the ticket or
+    say why not.
 
     `kept_evidence`: screenshots the form accepted on an earlier try, used when no new file is sent.
+    Beyond capacity (tickets/capacity.py) the answer is 503 with Retry-After at once and nothing is
+    stored; the screenshots sent are handed back (header-checked) for the form to keep.
     """
+    with capacity.admission(request) as admitted:
+        if not admitted:
+            return shed_outcome(files, kept_evidence)
+        return _receive(request, data, files, idempotency_key, channel, kept_evidence)
+
+
+def shed_outcome(files, kept_evidence=()):
+    seconds = settings.INTAKE_RETRY_AFTER_SECONDS
+    message = _(
+        "Too many reports are arriving right now. Your report has not been sent yet: "
+        "please send it again in {seconds} seconds."
+    )
+    uploads = files.getlist("evidence") if hasattr(files, "getlist") else []
+    checked, _messages = _checked_headers(uploads, None) if uploads else ([], [])
+    evidence = [(name, pending_upload(upload, info)) for name, upload, info in checked]
+    return error_outcome(
+        503,
+        {"non_field_errors": [str(message).format(seconds=seconds)]},
+        retry_after=seconds,
+        evidence=evidence or list(kept_evidence),
+    )
+
+
+def _receive(request, data, files, idempotency_key, channel, kept_evidence):
     try:
         ratelimit.check_address(request)
     except ratelimit.RateLimited as exc:
@@ -495,7 +513,7 @@ def receive_report(*, request, data, files, idempotency_key="", channel="web", k
     except ratelimit.RateLimited as exc:
         return error_outcome(429, {"non_field_errors": [str(exc.message)]}, retry_after=exc.retry_after)
 
-    evidence = report.pop("evidence", None) or []  # (name, ProcessedImage) pairs
+    evidence = report.pop("evidence", None) or []  # (name, PendingImage) pairs
     serials = report.pop("serial_numbers", None) or []
     answer = {}
 

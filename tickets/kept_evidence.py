@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from tickets.evidence import ProcessedImage
+from tickets.evidence import CONTENT_TYPES, ImageInfo, PendingImage, ProcessedImage
 
 PREFIX = "kept-evidence"
 MANIFEST = "manifest.json"
@@ -24,18 +24,20 @@ _KEY = re.compile(r"^(\d{1,12})-[A-Za-z0-9_-]{24}$")
 
 
 def keep(evidence, *, now=None):
-    """Store accepted (name, ProcessedImage) pairs; returns the key and the names kept.
+    """Store accepted (name, PendingImage or ProcessedImage) pairs; returns the key and the names kept.
 
     Screenshots are kept in order while they fit in KEPT_EVIDENCE_MAX_BYTES; the rest are asked again.
     """
     key = f"{int(now if now is not None else time.time())}-{secrets.token_urlsafe(18)}"
     manifest, total = [], 0
     for number, (name, image) in enumerate(evidence):
-        total += len(image.content) + len(image.thumbnail)
+        pending = isinstance(image, PendingImage)
+        total += len(image.content) + (0 if pending else len(image.thumbnail))
         if total > settings.KEPT_EVIDENCE_MAX_BYTES:
             break
         default_storage.save(_path(key, f"{number}.{image.extension}"), ContentFile(image.content))
-        default_storage.save(_path(key, f"{number}-thumb.jpg"), ContentFile(image.thumbnail))
+        if not pending:
+            default_storage.save(_path(key, f"{number}-thumb.jpg"), ContentFile(image.thumbnail))
         manifest.append({"name": name, **_described(image), "number": number})
     if not manifest:
         return "", []
@@ -86,6 +88,15 @@ def _path(key, name):
 
 
 def _described(image):
+    if isinstance(image, PendingImage):
+        info = image.info
+        return {
+            "pending": True,
+            "format": info.format,
+            "width": info.width,
+            "height": info.height,
+            "extension": image.extension,
+        }
     return {
         "content_type": image.content_type,
         "extension": image.extension,
@@ -100,6 +111,11 @@ def _image(key, item):
     number = int(item["number"])
     with default_storage.open(_path(key, f"{number}.{item['extension']}")) as content:
         data = content.read()
+    if item.get("pending"):
+        info = ImageInfo(
+            item["format"], int(item["width"]), int(item["height"]), len(data), CONTENT_TYPES[item["format"]]
+        )
+        return PendingImage(content=data, info=info)
     with default_storage.open(_path(key, f"{number}-thumb.jpg")) as thumbnail:
         thumb = thumbnail.read()
     return ProcessedImage(

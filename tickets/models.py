@@ -549,7 +549,16 @@ def evidence_path(instance, filename):
 
 
 class Evidence(models.Model):
-    """A screenshot, checked, re-encoded without metadata, stored through Django's storage API."""
+    """A screenshot, checked, re-encoded without metadata, stored through Django's storage API.
+
+    A web upload is stored `pending` (its header checked, the raw bytes in private storage) and a
+    worker on the `media` queue makes it `ready` (tickets/evidence_pipeline.py); nothing pending is
+    ever served, and a file the worker refuses is deleted with its row.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Being checked")
+        READY = "ready", _("Checked")
 
     class Source(models.TextChoices):
         UPLOAD = "upload", _("Upload")
@@ -570,14 +579,26 @@ class Evidence(models.Model):
     sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.READY)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # a worker started processing it
+    attempts = models.PositiveSmallIntegerField(default=0)  # workers that claimed it while pending
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = "evidence"
-        indexes = [models.Index(fields=["sha256"], name="evidence_sha256_idx")]
+        indexes = [
+            models.Index(fields=["sha256"], name="evidence_sha256_idx"),
+            models.Index(
+                fields=["created_at"], condition=models.Q(state="pending"), name="evidence_pending_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.ticket_id}/{self.original_name or self.pk}"
+
+    @property
+    def is_ready(self):
+        return self.state == self.State.READY
 
 
 class IdempotencyRecord(models.Model):

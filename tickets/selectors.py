@@ -138,7 +138,7 @@ def related_tickets(ticket, limit=50):
     subqueries would make PostgreSQL read the whole ticket table.
     """
     serials = SerialNumber.objects.filter(ticket=ticket).values("value")
-    hashes = Evidence.objects.filter(ticket=ticket).values("sha256")
+    hashes = Evidence.objects.filter(ticket=ticket, state=Evidence.State.READY).values("sha256")
     ids = set(
         SerialNumber.objects.filter(value__in=serials)
         .exclude(ticket=ticket)

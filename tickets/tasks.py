@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets import evidence_files, kept_evidence, roles, services
+from tickets import evidence_files, evidence_pipeline, kept_evidence, roles, services
 from tickets.exceptions import WorkflowError
 from tickets.models import REMEDY_IN_FLIGHT_STATES, IdempotencyRecord, State, Ticket
 
@@ -145,3 +145,15 @@ def resend_tracking_link(reference, contact):
     """Match the reference and contact and send the link if they match: out of the request, so that the
     lost-link page does the same work (and takes the same time) whether they match or not."""
     return services.resend_tracking_link(reference=reference, contact=contact)
+
+
+@shared_task(acks_late=True)
+def process_evidence(evidence_id):
+    """Decode, clean and re-encode one pending screenshot, or refuse it (the `media` queue)."""
+    return evidence_pipeline.process_pending(evidence_id)
+
+
+@shared_task(acks_late=True)
+def sweep_pending_evidence():
+    """Queue again the pending screenshots whose task was lost or whose worker died."""
+    return len(evidence_pipeline.sweep_pending())

@@ -33,6 +33,7 @@ from tickets.intake import (
     receive_report,
 )
 from tickets.links import tracking_url
+from tickets.models import Evidence
 from tickets.roles import APPLICANT
 
 NOT_FOUND = _("No report with this reference and tracking token.")
@@ -72,8 +73,11 @@ class ReportCreatedSerializer(serializers.Serializer):
 class EvidenceLinkSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    url = serializers.CharField()
-    thumbnail_url = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=Evidence.State.choices, help_text="`pending`: still being checked."
+    )
+    url = serializers.CharField(allow_null=True, help_text="null while the screenshot is being checked")
+    thumbnail_url = serializers.CharField(allow_null=True)
 
 
 class TimelineEntrySerializer(serializers.Serializer):
@@ -222,6 +226,7 @@ class ReportCreateView(ApplicantView):
             201: ReportCreatedSerializer,
             **ERROR_RESPONSES,
             422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key reused with another body"),
+            503: OpenApiResponse(ErrorSerializer, description="intake over capacity; see Retry-After"),
         },
         tags=["applicant"],
     )
@@ -233,7 +238,11 @@ class ReportCreateView(ApplicantView):
             idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:128],
         )
         if outcome.errors:
-            return error_response(outcome.status, errors=outcome.errors, retry_after=outcome.retry_after)
+            response = error_response(outcome.status, errors=outcome.errors, retry_after=outcome.retry_after)
+            if outcome.status == 503:
+                # Intake shed on purpose (counted in /metrics): no error line per refused report in a surge.
+                response._has_been_logged = True
+            return response
         return Response(ReportCreatedSerializer(outcome.body).data, status=outcome.status)
 
 

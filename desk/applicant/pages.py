@@ -206,7 +206,7 @@ def _file_response(item, thumb):
 def status_evidence(request, reference, pk):
     """A screenshot of the ticket, for the holder of its tracking token (`?thumb=1`: the thumbnail)."""
     ticket = tracking.find_tracked_ticket(reference, tracking.token_from(request))
-    item = get_object_or_404(Evidence, pk=pk, ticket=ticket)
+    item = get_object_or_404(Evidence, pk=pk, ticket=ticket, state=Evidence.State.READY)
     return _file_response(item, request.GET.get("thumb") == "1")
 
 
@@ -217,7 +217,7 @@ def evidence_file(request, pk):
         return redirect_to_login(request.get_full_path())
     if not (roles.is_agent(None, request.user) or roles.is_supervisor(None, request.user)):
         raise Http404("No such file.")
-    item = get_object_or_404(Evidence, pk=pk)
+    item = get_object_or_404(Evidence, pk=pk, state=Evidence.State.READY)
     return _file_response(item, request.GET.get("thumb") == "1")
 
 

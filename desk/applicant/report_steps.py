@@ -199,7 +199,10 @@ class EvidenceForm(StepForm):
 
     def clean(self):
         cleaned = super().clean()
-        size = sum(len(image.content) + len(image.thumbnail) for _name, image in self.accepted_evidence)
+        size = sum(
+            len(image.content) + len(getattr(image, "thumbnail", b""))
+            for _name, image in self.accepted_evidence
+        )
         if size > settings.KEPT_EVIDENCE_MAX_BYTES:  # they wait in storage until sent: bounded
             self.add_error(
                 "evidence", _("These screenshots are too large together: send fewer or smaller ones.")

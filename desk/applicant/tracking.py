@@ -121,11 +121,14 @@ def applicant_state_label(state, remedy):
 
 
 def _evidence_entry(ticket, item):
+    """A screenshot being checked has no link: nothing unprocessed is ever served."""
+    ready = item.is_ready
     return {
         "id": item.pk,
         "name": item.original_name,
-        "url": evidence_url(ticket, item),
-        "thumbnail_url": evidence_url(ticket, item, thumb=True),
+        "state": item.state,
+        "url": evidence_url(ticket, item) if ready else None,
+        "thumbnail_url": evidence_url(ticket, item, thumb=True) if ready else None,
     }
 
 

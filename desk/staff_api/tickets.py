@@ -143,6 +143,8 @@ class TicketListSerializer(serializers.ModelSerializer):
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
+    """A screenshot; while `state` is `pending` (being checked) it has no URL and no hash yet."""
+
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -150,6 +152,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         model = Evidence
         fields = [
             "id",
+            "state",
             "url",
             "thumbnail_url",
             "source",
@@ -162,13 +165,16 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
-    def get_url(self, item) -> str:
+    def get_url(self, item) -> str | None:
+        if not item.is_ready:
+            return None
         path = reverse("staff-ticket-evidence", args=[item.ticket.reference, item.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 
-    def get_thumbnail_url(self, item) -> str:
-        return self.get_url(item) + "?thumb=1"
+    def get_thumbnail_url(self, item) -> str | None:
+        url = self.get_url(item)
+        return url + "?thumb=1" if url else None
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -467,7 +473,9 @@ class EvidenceFileView(APIView):
     def get(self, request, reference, pk):
         if pk > MAX_ID:  # the URL's digits can exceed what the database's id column holds
             raise Http404
-        item = get_object_or_404(Evidence, pk=pk, ticket__reference=reference.strip().upper())
+        item = get_object_or_404(
+            Evidence, pk=pk, ticket__reference=reference.strip().upper(), state=Evidence.State.READY
+        )
         thumb = request.query_params.get("thumb") == "1" and item.thumbnail
         stored = item.thumbnail if thumb else item.file
         response = FileResponse(stored.open("rb"), content_type="image/jpeg" if thumb else item.content_type)

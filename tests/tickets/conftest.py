@@ -22,3 +22,15 @@ def staff_in_english(client):
 def remedies_paused(settings):
     """Approved remedies stay approved: applying them is tested in tests/refunds."""
     settings.REMEDIES_PAUSED = True
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run what a commit sets off (the screenshot worker, deliveries: eager tasks) as a real commit would:
+    `run_on_commit(client.post, url, data)`."""
+
+    def run(function, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return function(*args, **kwargs)
+
+    return run

@@ -83,9 +83,9 @@ def kill_mid_upload(settings, tmp_path):
 def test_files_of_a_worker_killed_mid_upload_are_swept(settings, tmp_path):
     kill_mid_upload(settings, tmp_path)
     left = evidence_on_disk(settings)
-    assert sorted(path.suffix for path in left) == [".jpg", ".png"]  # the screenshot and its thumbnail
+    assert [path.suffix for path in left] == [".png"]  # the upload, stored pending for the worker
     assert not Evidence.objects.exists()
-    assert evidence_files.sweep_orphans(now=timezone.now() + LATER) == 2
+    assert evidence_files.sweep_orphans(now=timezone.now() + LATER) == 1
     assert evidence_on_disk(settings) == []
     assert not (media_root(settings) / "evidence" / left[0].parent.name).exists()
 
@@ -94,7 +94,7 @@ def test_files_of_a_worker_killed_mid_upload_are_swept(settings, tmp_path):
 def test_sweep_leaves_young_unreferenced_files_alone_as_they_may_be_uploads_in_flight(settings, tmp_path):
     kill_mid_upload(settings, tmp_path)
     assert tasks.sweep_orphan_evidence() == 0
-    assert len(evidence_on_disk(settings)) == 2
+    assert len(evidence_on_disk(settings)) == 1
 
 
 @pytest.mark.django_db

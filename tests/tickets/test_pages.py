@@ -50,12 +50,13 @@ def test_status_page_needs_the_token(client):
 
 
 @pytest.mark.django_db
-def test_reply_from_the_status_page(client, alice):
+def test_reply_from_the_status_page(client, alice, run_on_commit):
     ticket = ticket_in_state(State.IN_REVIEW, assigned_to=alice)
     services.fire("request_info", ticket=ticket, actor=alice, message="Nomor seri kurang jelas.")
     page = client.get(f"/status/{ticket.reference}/?token={ticket.tracking_token}").content.decode()
     assert "Nomor seri kurang jelas." in page
-    response = client.post(
+    response = run_on_commit(
+        client.post,
         f"/status/{ticket.reference}/reply/",
         {"token": ticket.tracking_token, "body": "Nomornya " + SERIAL, "evidence": upload()},
     )

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.usefixtures("applicant_defaults")
 
 
 @pytest.fixture
-def reported(client):
-    body = client.post("/api/v1/reports/", stamp_failed()).json()
+def reported(client, run_on_commit):
+    body = run_on_commit(client.post, "/api/v1/reports/", stamp_failed()).json()
     return Ticket.objects.get(reference=body["reference"])
 
 

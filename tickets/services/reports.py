@@ -5,8 +5,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import roles, workflow
-from tickets.evidence import ProcessedImage, process_image
+from tickets import evidence_pipeline, roles, workflow
+from tickets.evidence import PendingImage, ProcessedImage, process_image
 from tickets.models import (
     OPEN_STATES,
     Category,
@@ -40,9 +40,10 @@ def submit_report(
 ):
     """Create a ticket from a validated report, with its serial numbers, evidence and confirmations.
 
-    `evidence` holds already checked images as (name, bytes) pairs, re-encoded before the transaction
-    opens so no lock is held while pixels are processed (or as (name, ProcessedImage) pairs when the
-    caller processed them already). `on_created(ticket)` runs
+    `evidence` holds (name, PendingImage) pairs (header-checked uploads, stored pending and processed by
+    a worker after commit: tickets/evidence_pipeline.py), or (name, ProcessedImage) pairs when the
+    caller processed them already, or (name, bytes) pairs re-encoded here before the transaction opens
+    so no lock is held while pixels are processed. `on_created(ticket)` runs
     inside the transaction before any file is written (the API stores its idempotency record there, and
     a duplicate key refused by the database leaves nothing behind). Files written by a transaction that
     then rolls back are deleted again. `confirmation` is the event the applicant is told (a ticket
@@ -61,9 +62,9 @@ def submit_report(
 
 
 def processed_images(evidence):
-    """(name, ProcessedImage) pairs: raw bytes are re-encoded here, images already processed pass."""
+    """Raw bytes re-encoded here; processed images, and pending ones (for the worker), pass as they are."""
     return [
-        (name, content if isinstance(content, ProcessedImage) else process_image(content))
+        (name, content if isinstance(content, ProcessedImage | PendingImage) else process_image(content))
         for name, content in evidence
     ]
 
@@ -98,26 +99,25 @@ def _create_report(data, serial_numbers, processed, channel, on_created, confirm
 
 
 def attach_evidence(*, ticket, name, image, source=Evidence.Source.UPLOAD, message=None):
-    """Store one processed screenshot on a ticket; flag the ticket when the same picture is on another."""
-    stem = (name or "evidence").rsplit("/", 1)[-1].rsplit(".", 1)[0][:60] or "evidence"
+    """Store one screenshot on a ticket: a processed one ready to show (the ticket flagged when the same
+    picture is on another), a pending one for the worker to process after commit."""
     item = Evidence(
         ticket=ticket,
         message=message,
         source=source if source in Evidence.Source.values else Evidence.Source.UPLOAD,
-        content_type=image.content_type,
-        width=image.width,
-        height=image.height,
-        size_bytes=len(image.content),
-        sha256=image.sha256,
         original_name=(name or "")[:255],
     )
+    if isinstance(image, PendingImage):
+        return evidence_pipeline.store_pending(item=item, name=name, image=image)
+    stem = evidence_pipeline.file_stem(name)
+    item.content_type = image.content_type
+    item.width, item.height = image.width, image.height
+    item.size_bytes = len(image.content)
+    item.sha256 = image.sha256
     item.file.save(f"{stem}.{image.extension}", ContentFile(image.content), save=False)
     item.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(image.thumbnail), save=False)
     item.save()
-    reused = Evidence.objects.filter(sha256=image.sha256).exclude(ticket=ticket).exists()
-    if reused and not ticket.possible_duplicate:
-        Ticket.objects.filter(pk=ticket.pk).update(possible_duplicate=True)
-        ticket.possible_duplicate = True
+    evidence_pipeline.flag_reused_screenshot(item)
     return item
 
 

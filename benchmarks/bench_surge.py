@@ -1,0 +1,389 @@
+"""Surge (issue 12): the ceiling, a report without and with a screenshot, the media worker, 10x overload.
+
+One gunicorn (threaded workers, so the per-process intake bound INTAKE_MAX_IN_FLIGHT applies) on its
+own PostgreSQL database and a Redis broker, the bounded aiohttp client of bench_intake.py on loopback:
+1. ceiling: POST /bench/insert/ (BENCHMARK_VIEWS), a bare view that inserts one row and answers 201;
+2. report without a screenshot (JSON, category other); 3. with a 1080x2400 PNG (the screenshot is
+stored pending: the request only reads its header);
+4. the media worker: a Celery worker with one process on the `media` queue drains the screenshots
+stored by 3; screenshots per second per core;
+5. overload: ten times the rate of 2 offered open-loop for DURATION seconds (at most 2000 requests in
+flight); every 2xx counted against the tickets stored, the rest must be 503/429 with Retry-After;
+p99 of the admitted; /healthz polled every 0.25 s throughout.
+
+    .venv/bin/python benchmarks/bench_surge.py [--duration 20] [--concurrency 32] [--workers 4]
+"""
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import bench_intake  # noqa: E402
+from benchmarks.bench_intake import (  # noqa: E402
+    load,
+    percentile,
+    scenario_bodies,
+    server_cpu_seconds,
+    server_env,
+    wait_until_up,
+)
+from benchmarks.common import (  # noqa: E402
+    cpu_summary,
+    free_port,
+    psql_version,
+    recreate_database,
+    write_section,
+)
+
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = bench_intake.DB_NAME = "emeterai_bench_surge"  # its CPU figures read this database's backends
+BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
+
+
+def env_for(media_root, in_flight, queue_ms=0):
+    env = server_env(media_root)
+    env.update(
+        DATABASE_URL=f"{PG}/{DB_NAME}",
+        CELERY_BROKER_URL=BROKER,
+        BENCHMARK_VIEWS="1",
+        INTAKE_MAX_IN_FLIGHT=str(in_flight),
+        INTAKE_MAX_QUEUE_MS=str(queue_ms),
+        INTAKE_MAX_PENDING_EVIDENCE="0",  # the screenshot scenario fills it on purpose
+    )
+    return env
+
+
+def query(sql):
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    with conn.cursor() as cursor:
+        cursor.execute(sql)
+        (value,) = cursor.fetchone()
+    conn.close()
+    return value
+
+
+def stored(kind):
+    table = "tickets_idempotencyrecord" if kind == "ceiling" else "tickets_ticket"
+    return query(f"SELECT count(*) FROM {table}")  # noqa: S608 - two fixed names
+
+
+def ceiling_bodies(count=50):
+    return [(b"{}", "application/json")] * count, 0
+
+
+def flush_broker():
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+
+
+def run_closed(base, kind, args, server):
+    path = "/bench/insert/" if kind == "ceiling" else "/api/v1/reports/"
+    bodies, png = ceiling_bodies() if kind == "ceiling" else scenario_bodies(kind)
+    asyncio.run(load(base + path, bodies, 3, args.concurrency))  # warm-up
+    before = stored(kind)
+    web0, db0, _ = server_cpu_seconds(server.pid)
+    statuses, latencies, elapsed = asyncio.run(load(base + path, bodies, args.duration, args.concurrency))
+    web1, db1, _ = server_cpu_seconds(server.pid)
+    created = stored(kind) - before
+    return {
+        "kind": kind,
+        "png_kb": round(png / 1024),
+        "created": created,
+        "per_second": created / elapsed,
+        "p50": percentile(latencies, 0.5) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "statuses": statuses,
+        "web_cpu_ms": (web1 - web0) * 1000 / max(created, 1),
+        "db_cpu_ms": (db1 - db0) * 1000 / max(created, 1),
+        "load": os.getloadavg()[0],
+    }
+
+
+def _worker_cpu_seconds(worker):
+    """CPU of the Celery worker's process tree (the prefork child does the work)."""
+    from benchmarks.bench_intake import _cpu_seconds
+
+    pids = [worker.pid]
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def _count(state):
+    return query(f"SELECT count(*) FROM tickets_evidence WHERE state = '{state}'")  # noqa: S608 - fixed
+
+
+def drain_media(env, limit_seconds=60):
+    """One worker process on the media queue works through the pending screenshots (at most
+    `limit_seconds`): screenshots per second of wall time, and CPU per screenshot, which on a shared
+    machine is the steadier figure (per core: 1000 / CPU ms)."""
+    pending = _count("pending")
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "WARNING", "-Q", "media",
+        "-c", "1", "-P", "prefork", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    worker = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        while _count("ready") == 0:
+            time.sleep(0.05)  # the worker's start-up is not the figure
+        started, cpu_started, first = time.perf_counter(), _worker_cpu_seconds(worker), _count("ready")
+        while time.perf_counter() - started < limit_seconds and _count("pending"):
+            time.sleep(0.5)
+        elapsed, cpu = time.perf_counter() - started, _worker_cpu_seconds(worker) - cpu_started
+        done = _count("ready") - first
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    return {
+        "pending": pending,
+        "processed": done,
+        "seconds": elapsed,
+        "per_second": done / max(elapsed, 1e-9),
+        "cpu_ms": cpu * 1000 / max(done, 1),
+    }
+
+
+async def overload(base, rate, duration, max_in_flight=2000):
+    """Offer `rate` reports per second open-loop (a new request every 1/rate s, whatever the answers)."""
+    bodies, _png = scenario_bodies("plain", count=200)
+    results, health = [], []
+    connector = aiohttp.TCPConnector(limit=max_in_flight)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        stop_at = time.perf_counter() + duration
+
+        async def one(n):
+            body, content_type = bodies[n % len(bodies)]
+            started = time.perf_counter()
+            try:
+                headers = {
+                    "Content-Type": content_type,
+                    "X-Request-Start": f"t={time.time():.3f}",
+                }  # as a proxy
+                async with session.post(base + "/api/v1/reports/", data=body, headers=headers) as response:
+                    await response.read()
+                    results.append(
+                        (response.status, time.perf_counter() - started, response.headers.get("Retry-After"))
+                    )
+            except (TimeoutError, aiohttp.ClientError):
+                results.append(("error", time.perf_counter() - started, None))
+
+        async def probe():
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as own:
+                while time.perf_counter() < stop_at:
+                    started = time.perf_counter()
+                    try:
+                        async with own.get(base + "/healthz") as response:
+                            await response.read()
+                            health.append((response.status, time.perf_counter() - started))
+                    except (TimeoutError, aiohttp.ClientError):
+                        health.append(("error", time.perf_counter() - started))
+                    await asyncio.sleep(0.25)
+
+        tasks, n = [], 0
+        prober = asyncio.create_task(probe())
+        began = time.perf_counter()
+        while time.perf_counter() < stop_at:
+            due = began + n / rate
+            now = time.perf_counter()
+            if due > now:
+                await asyncio.sleep(due - now)
+            tasks.append(asyncio.create_task(one(n)))
+            n += 1
+        await asyncio.gather(*tasks)
+        await prober
+    return results, health
+
+
+def start_server(env, args):
+    port = free_port()
+    gunicorn = [
+        str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
+    wait_until_up(("127.0.0.1", port), server)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def stop(server):
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--overload-duration", type=float, default=30)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--in-flight", type=int, default=2, help="INTAKE_MAX_IN_FLIGHT per process")
+    parser.add_argument("--queue-ms", type=int, default=200, help="INTAKE_MAX_QUEUE_MS for the overload")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--overload-only",
+        type=float,
+        default=0,
+        help="only the overload, at this many reports/s (printed, not written)",
+    )
+    args = parser.parse_args()
+    if args.overload_only:
+        return overload_only(args)
+
+    recreate_database(PG, DB_NAME)
+    media_root = Path("/tmp") / f"emeterai-bench-surge-{os.getpid()}"
+    env = env_for(media_root, args.in_flight, args.queue_ms)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    subprocess.run([sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
+    flush_broker()
+    rows, media, over = [], None, None
+    # Throughput is measured without the intake bound (a closed-loop client would only be shed);
+    # the overload run restarts the same server with it.
+    server, base = start_server(env_for(media_root, 0), args)
+    try:
+        for kind in ("ceiling", "plain", "screenshot"):
+            rows.append(run_closed(base, kind, args, server))
+            print(json.dumps(rows[-1]), flush=True)
+    finally:
+        stop(server)
+    try:
+        media = drain_media(env)
+        print(json.dumps(media), flush=True)
+        flush_broker()  # the deliveries nobody consumes: not this run's subject
+        server, base = start_server(env, args)
+        try:
+            rate = 10 * rows[1]["per_second"]
+            before = stored("plain")
+            results, health = asyncio.run(overload(base, rate, args.overload_duration))
+            time.sleep(1)
+            over = summarise_overload(results, health, stored("plain") - before, rate)
+            print(json.dumps(over), flush=True)
+        finally:
+            stop(server)
+    finally:
+        flush_broker()
+        subprocess.run(["rm", "-rf", str(media_root)], check=False)
+    if not args.no_write:
+        write_results(rows, media, over, args)
+
+
+def overload_only(args):
+    recreate_database(PG, DB_NAME)
+    media_root = Path("/tmp") / f"emeterai-bench-surge-{os.getpid()}"
+    env = env_for(media_root, args.in_flight, args.queue_ms)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    flush_broker()
+    server, base = start_server(env, args)
+    try:
+        results, health = asyncio.run(overload(base, args.overload_only, args.overload_duration))
+        time.sleep(1)
+        print(
+            json.dumps(summarise_overload(results, health, stored("plain"), args.overload_only)), flush=True
+        )
+    finally:
+        stop(server)
+        flush_broker()
+        subprocess.run(["rm", "-rf", str(media_root)], check=False)
+
+
+def summarise_overload(results, health, stored_count, rate):
+    admitted = sorted(
+        latency for status, latency, _ in results if isinstance(status, int) and 200 <= status < 300
+    )
+    refused = [(status, retry) for status, _latency, retry in results if status in (429, 503)]
+    statuses = {}
+    for status, _latency, _retry in results:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    return {
+        "offered_per_second": rate,
+        "offered": len(results),
+        "statuses": statuses,
+        "admitted": len(admitted),
+        "stored": stored_count,
+        "refused_without_retry_after": sum(1 for _status, retry in refused if not retry),
+        "p99_admitted_ms": percentile(admitted, 0.99) * 1000,
+        "p50_admitted_ms": percentile(admitted, 0.5) * 1000,
+        "healthz_max_ms": max((latency for _status, latency in health), default=0) * 1000,
+        "healthz_not_ok": sum(1 for status, _latency in health if status != 200),
+        "healthz_probes": len(health),
+    }
+
+
+def write_results(rows, media, over, args):
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ceiling = rows[0]["per_second"]
+    names = {
+        "ceiling": "ceiling: bare insert view",
+        "plain": "report without screenshot",
+        "screenshot": "report with screenshot",
+    }
+    lines = [
+        "## Surge: ceiling, reports, media worker, 10x overload (issue 12, `benchmarks/bench_surge.py`)",
+        "",
+        f"- Command: `.venv/bin/python benchmarks/bench_surge.py --duration {args.duration:g} --overload-duration "
+        f"{args.overload_duration:g} --concurrency {args.concurrency} --workers {args.workers} --threads {args.threads} "
+        f"--in-flight {args.in_flight} --queue-ms {args.queue_ms}`",
+        f"- Machine: {cpu_summary()}, {psql_version()}, Python {platform.python_version()}; date {now}",
+        f"- gunicorn {args.workers} gthread workers x {args.threads} threads, DEBUG off, PostgreSQL `{DB_NAME}` "
+        f"(fresh), RATE_LIMIT_REPORTS=off, no intake bound for the three closed-loop scenarios and "
+        f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process and INTAKE_MAX_QUEUE_MS={args.queue_ms} (the client "
+        "stamps X-Request-Start as a load balancer would) for the overload run, LOG_LEVEL=WARNING, Redis broker with no "
+        f"worker during the runs; client aiohttp on the same machine, {args.concurrency} in flight, "
+        f"{args.duration:g} s per scenario after a 3 s warm-up.",
+        "",
+        "| scenario | stored | per second | x ceiling | p50 ms | p99 ms | answers | CPU ms/request: gunicorn + PostgreSQL | load avg |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for row in rows:
+        answers = ", ".join(f"{key}: {value}" for key, value in sorted(row["statuses"].items(), key=str))
+        label = names[row["kind"]] + (f" ({row['png_kb']} KB PNG, 1080x2400)" if row["png_kb"] else "")
+        lines.append(
+            f"| {label} | {row['created']} | {row['per_second']:.0f} | {row['per_second'] / ceiling:.2f} | "
+            f"{row['p50']:.0f} | {row['p99']:.0f} | {answers} | {row['web_cpu_ms']:.1f} + {row['db_cpu_ms']:.1f} | "
+            f"{row['load']:.1f} |"
+        )
+    if media:
+        lines += [
+            "",
+            f"- Media worker (one Celery process, `-Q media -c 1`, at most 60 s): {media['processed']} screenshots "
+            f"re-encoded in {media['seconds']:.1f} s ({media['per_second']:.1f}/s of wall time on the shared machine), "
+            f"**{media['cpu_ms']:.0f} ms of CPU each = {1000 / max(media['cpu_ms'], 1e-9):.1f} per second per core** "
+            f"(pending when it started: {media['pending']}).",
+        ]
+    if over:
+        lines += [
+            f"- 10x overload: {over['offered_per_second']:.0f} reports/s offered open-loop for "
+            f"{args.overload_duration:g} s ({over['offered']} requests): answers {over['statuses']}; "
+            f"2xx {over['admitted']}, tickets stored {over['stored']}; refusals without Retry-After: "
+            f"{over['refused_without_retry_after']}; admitted p50 {over['p50_admitted_ms']:.0f} ms, "
+            f"p99 {over['p99_admitted_ms']:.0f} ms; /healthz: {over['healthz_probes']} probes, slowest "
+            f"{over['healthz_max_ms']:.0f} ms, not 200: {over['healthz_not_ok']}.",
+        ]
+    write_section("bench_surge", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

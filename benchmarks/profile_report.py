@@ -1,0 +1,87 @@
+"""Per-report CPU in the web process, without a screenshot: cProfile over N reports through the test client.
+
+Runs on a fresh SQLite database in a temporary folder with the test settings (tasks eager is turned
+off: the deliveries are queued to an in-memory broker, as a web process hands them to Redis), so the
+figures are the web process's own work: middleware, DRF, validation, the ORM. Prints the CPU per
+report and the functions with the most cumulative time.
+
+    .venv/bin/python benchmarks/profile_report.py [--count 300] [--top 25]
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="emeterai-profile-")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings_test",
+        DATABASE_URL=f"sqlite:///{folder}/db.sqlite3",
+        TEST_MEDIA_ROOT=f"{folder}/media",
+        RATE_LIMIT_REPORTS="off",
+        LOG_LEVEL="WARNING",
+        CELERY_BROKER_URL="memory://",  # tasks queued, not run: the web process's share only
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    settings.ALLOWED_HOSTS = ["*"]
+    client = Client()
+    body = {
+        "category": "other",
+        "full_name": "Pelapor",
+        "nik": "3171014501900001",
+        "email": "pelapor@example.com",
+        "whatsapp": "081234567890",
+        "consent": True,
+        "description": "Kuota berkurang tapi dokumen gagal.",
+    }
+
+    def post(n):
+        data = {**body, "email": f"pelapor{n}@example.com", "whatsapp": f"0812{n:08d}"}
+        response = client.post("/api/v1/reports/", json.dumps(data), content_type="application/json")
+        assert response.status_code == 201, response.content
+
+    for n in range(20):  # warm-up: imports, translations, first queries
+        post(n)
+    profiler = cProfile.Profile()
+    started = time.process_time()
+    profiler.enable()
+    for n in range(20, 20 + args.count):
+        post(n)
+    profiler.disable()
+    cpu = time.process_time() - started
+    print(f"{args.count} reports, {cpu * 1000 / args.count:.2f} ms CPU per report (under cProfile)")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+    print(out.getvalue())
+    started = time.process_time()
+    for n in range(20 + args.count, 20 + 2 * args.count):
+        post(n)
+    print(
+        f"without the profiler: {(time.process_time() - started) * 1000 / args.count:.2f} ms CPU per report"
+    )
+
+
+if __name__ == "__main__":
+    main()
