@@ -53,7 +53,8 @@ def _earlier_language(data):
 
 
 def applicant_replied(*, ticket, whatsapp=False):
-    """An inbound message on `ticket`: reopen the WhatsApp window, and end the wait for information."""
+    """An inbound message on `ticket`: mark it for its agent, reopen the WhatsApp window, end the wait."""
+    tickets.flag_applicant_reply(ticket=ticket)
     if whatsapp:
         now = timezone.now()
         Ticket.objects.filter(pk=ticket.pk).update(last_inbound_at=now)
@@ -89,6 +90,7 @@ def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
             for name, image in processed:
                 item = tickets.attach_evidence(ticket=locked, name=name, image=image, message=message)
                 stored.extend([item.file, item.thumbnail])
+            tickets.flag_applicant_reply(ticket=locked)
             # last_inbound_at is WhatsApp's 24-hour window: a web reply does not open it.
             if locked.state == State.AWAITING_INFO:
                 tickets.fire(

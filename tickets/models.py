@@ -148,6 +148,8 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The applicant wrote (any channel) since the assignee last opened the ticket: the console's marker.
+    applicant_replied_at = models.DateTimeField(null=True, blank=True)
     info_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
     erasure_requested_at = models.DateTimeField(
@@ -176,6 +178,11 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
                 fields=["created_at"],
                 condition=models.Q(possible_duplicate=True),
                 name="ticket_possible_dup_idx",
+            ),
+            models.Index(
+                fields=["assigned_to", "applicant_replied_at"],
+                condition=models.Q(applicant_replied_at__isnull=False),
+                name="ticket_replied_idx",
             ),
             # Exact keys only: plain btree indexes (db_index would add a LIKE index to each on PostgreSQL).
             models.Index(fields=["nik"], name="ticket_nik_idx"),

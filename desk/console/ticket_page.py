@@ -189,6 +189,8 @@ def _back(ticket):
 
 def ticket_page(request, model_admin, pk):
     ticket = _ticket_or_404(request, pk)
+    replied = ticket.applicant_replied_at
+    services.mark_reply_seen(ticket=ticket, user=request.user)
     remedy = ticket.current_remedy
     context = {
         **model_admin.admin_site.each_context(request),
@@ -196,6 +198,7 @@ def ticket_page(request, model_admin, pk):
         "title": f"{ticket.reference} · {ticket.full_name}",
         "subtitle": None,
         "ticket": ticket,
+        "applicant_replied_at": replied,
         "original": ticket,
         "remedy": remedy,
         "sla_due": selectors.sla_due(ticket),

@@ -9,7 +9,7 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from tickets import roles
+from tickets import roles, selectors
 
 register = template.Library()
 
@@ -93,3 +93,13 @@ def console_links(context):
         "show": roles.is_agent(None, user) or roles.is_supervisor(None, user),
         "supervisor": user.is_superuser or roles.is_supervisor(None, user),
     }
+
+
+@register.inclusion_tag("admin/tickets/replies_badge.html", takes_context=True)
+def replies_badge(context):
+    """In the console's header: how many of my (or unassigned) tickets the applicant wrote on, unread."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not roles.is_agent(None, user):
+        return {"count": 0}
+    return {"count": selectors.replies_waiting(user)}

@@ -8,7 +8,13 @@
 - `erasure`: personal data erased on request or after retention.
 """
 
-from tickets.services.assignment import assign, claim_next, send_info_reminder
+from tickets.services.assignment import (
+    assign,
+    claim_next,
+    flag_applicant_reply,
+    mark_reply_seen,
+    send_info_reminder,
+)
 from tickets.services.erasure import REDACTED, erase_personal_data
 from tickets.services.reports import (
     attach_evidence,
@@ -40,8 +46,10 @@ __all__ = [
     "delete_files",
     "erase_personal_data",
     "find_original",
+    "flag_applicant_reply",
     "fire",
     "lock_ticket",
+    "mark_reply_seen",
     "perform_transition",
     "processed_images",
     "required_text",
