@@ -427,3 +427,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Project-wide translations that override Django's own where they read badly in the console
+# (LOCALE_PATHS come before every app's catalog, Django's included).
+LOCALE_PATHS = [BASE_DIR / "locale"]

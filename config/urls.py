@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz, livez, readyz
@@ -9,9 +10,9 @@ from config.middleware import staff_or_public_docs
 
 handler404 = "config.errors.not_found"
 
-admin.site.site_header = "e-Meterai Help Desk"
-admin.site.site_title = "e-Meterai Help Desk"
-admin.site.index_title = "Help-desk console"
+admin.site.site_header = _("e-Meterai Help Desk")
+admin.site.site_title = _("e-Meterai Help Desk")
+admin.site.index_title = _("Help-desk console")
 admin.site.enable_nav_sidebar = False  # the ticket list needs the width; the index lists every model
 
 urlpatterns = [

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.urls import path
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -138,7 +138,6 @@ class TicketAdmin(admin.ModelAdmin):
         "age_column",
         "sla_column",
         "assigned_to",
-        "duplicate_column",
     ]
     list_display_links = ["reference"]
     list_filter = [
@@ -166,13 +165,20 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("state"), ordering="state")
     def state_column(self, ticket):
-        if ticket.applicant_replied_at is None:
-            return state_badge(ticket)
+        """The state, and under it what needs the agent's eye: the applicant wrote, a possible duplicate."""
+        marks = []
+        if ticket.applicant_replied_at is not None:
+            marks.append(
+                format_html(
+                    '<span class="replied" title="{}">{}</span>',
+                    gettext("The applicant wrote since the ticket was last opened"),
+                    gettext("Applicant replied"),
+                )
+            )
+        if ticket.possible_duplicate and ticket.state != State.DUPLICATE:
+            marks.append(format_html('<span class="dup">{}</span>', gettext("possible duplicate")))
         return format_html(
-            '{}<br><span class="replied" title="{}">{}</span>',
-            state_badge(ticket),
-            gettext("The applicant wrote since the ticket was last opened"),
-            gettext("Applicant replied"),
+            "{}{}", state_badge(ticket), format_html_join("", "<br>{}", [(mark,) for mark in marks])
         )
 
     @admin.display(description=_("category"), ordering="category")
@@ -192,14 +198,6 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description=_("SLA"))
     def sla_column(self, ticket):
         return sla_badge(ticket)
-
-    @admin.display(description=_("duplicate"))
-    def duplicate_column(self, ticket):
-        if ticket.state == State.DUPLICATE:
-            return format_html('<span class="dup">{}</span>', gettext("duplicate"))
-        if ticket.possible_duplicate:
-            return format_html('<span class="dup">{}</span>', gettext("possible"))
-        return ""
 
     # --- search and permissions -----------------------------------------------------------------
 
@@ -272,6 +270,7 @@ class TicketAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         active = current_view(request)
         extra_context = {
+            "title": gettext("Tickets"),
             **(extra_context or {}),
             "queue_views": [
                 {"name": name, "label": label, "active": name == active}

@@ -21,6 +21,25 @@ class MessageChannel(models.TextChoices):
     NOTE = "note", _("Internal note")
 
 
+class MessageEvent(models.TextChoices):
+    """What caused an outbound message, in words for staff (notifications/texts.py has the texts)."""
+
+    REPORT_RECEIVED = "report_received", _("Report received")
+    REPORT_OPENED = "report_opened", _("Report opened from a message")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    INFO_REMINDER = "info_reminder", _("Reminder to answer")
+    APPROVED = "approved", _("Remedy approved")
+    REMEDY_APPLIED = "remedy_applied", _("Remedy applied")
+    RESOLVED = "resolved", _("Resolved")
+    REJECTED = "rejected", _("Rejected")
+    DUPLICATE = "duplicate", _("Marked duplicate")
+    CLOSED = "closed", _("Closed")
+    CLOSED_UNANSWERED = "closed_unanswered", _("Closed without an answer")
+    AGENT_REPLY = "agent_reply", _("Agent's reply")
+    TRACKING_LINK = "tracking_link", _("Tracking link sent again")
+    ERASURE_SCHEDULED = "erasure_scheduled", _("Erasure scheduled")
+
+
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENT = "sent", _("Sent")
@@ -64,7 +83,11 @@ class Message(models.Model):
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=MessageChannel.choices)
     event = models.CharField(
-        _("event"), max_length=32, blank=True, help_text=_("Event that caused a notification")
+        _("event"),
+        max_length=32,
+        blank=True,
+        choices=MessageEvent.choices,
+        help_text=_("Event that caused a notification"),
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
