@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import CannedReply, InboundEmail, Message
+from notifications.models import CannedReply, InboundEmail, Message, macro_transitions
 
 
 @admin.register(Message)
@@ -136,7 +136,7 @@ class CannedReplyForm(forms.ModelForm):
 
     class Meta:
         model = CannedReply
-        fields = ["title", "body_id", "body_en", "active"]
+        fields = ["title", "body_id", "body_en", "transition", "active"]
         help_texts = {
             "body_id": _("Placeholders: {name} {reference} {quantity} {link}"),
             "body_en": _("Placeholders: {name} {reference} {quantity} {link}"),
@@ -158,6 +158,16 @@ class CannedReplyForm(forms.ModelForm):
             )
         return text
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("— only the reply —"))] + list(macro_transitions().items())
+        self.fields["transition"] = forms.ChoiceField(
+            label=_("then"),
+            choices=choices,
+            required=False,
+            help_text=_("Optional: the workflow step this reply also takes (a macro)."),
+        )
+
     def clean_body_id(self):
         return self._clean_body("body_id")
 
@@ -168,9 +178,13 @@ class CannedReplyForm(forms.ModelForm):
 @admin.register(CannedReply)
 class CannedReplyAdmin(admin.ModelAdmin):
     form = CannedReplyForm
-    list_display = ["title", "active", "preview_id", "preview_en"]
+    list_display = ["title", "macro", "active", "preview_id", "preview_en"]
     list_filter = ["active"]
     search_fields = ["title", "body_id", "body_en"]
+
+    @admin.display(description=_("then"))
+    def macro(self, reply):
+        return macro_transitions().get(reply.transition, reply.transition) if reply.transition else "—"
 
     @admin.display(description=_("Bahasa Indonesia"))
     def preview_id(self, reply):

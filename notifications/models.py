@@ -1,12 +1,14 @@
 """Every message in or out of a ticket, in order, with its delivery status; outbound ones form the outbox."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notifications.provider_errors import describe_error
+from tickets import workflow
 
 
 class Direction(models.TextChoices):
@@ -173,11 +175,21 @@ class Message(models.Model):
 
 
 class CannedReply(models.Model):
-    """A reply agents pick from, in both languages, with placeholders {name} {reference} {quantity} {link}."""
+    """A reply agents pick from, in both languages, with placeholders {name} {reference} {quantity} {link}.
+
+    With a `transition` it is a macro: sending it also fires that workflow transition (the text becomes
+    the transition's message to the applicant when it has one, as `request_info`'s question).
+    """
 
     title = models.CharField(_("title"), max_length=120, unique=True)
     body_id = models.TextField(_("text (Bahasa Indonesia)"))
     body_en = models.TextField(_("text (English)"))
+    transition = models.CharField(
+        _("then"),
+        max_length=32,
+        blank=True,
+        help_text=_("Optional: the workflow step this reply also takes (a macro)."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -187,6 +199,25 @@ class CannedReply(models.Model):
 
     def __str__(self):
         return self.title
+
+    def clean(self):
+        super().clean()
+        if self.transition and self.transition not in macro_transitions():
+            raise ValidationError(
+                {"transition": _("Not a workflow step staff can take: %(name)s") % {"name": self.transition}}
+            )
+
+    def body_for(self, language):
+        return self.body_en if language == "en" else self.body_id
+
+
+def macro_transitions():
+    """name -> label of the transitions a macro may fire: those staff take from the console."""
+    return {
+        name: spec.declaration.label
+        for name, spec in workflow.transitions().items()
+        if spec.declaration.console and not spec.system_only
+    }
 
 
 class InboundEmailState(models.TextChoices):

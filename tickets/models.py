@@ -599,6 +599,7 @@ class Evidence(models.Model):
         UPLOAD = "upload", _("Upload")
         WHATSAPP = "whatsapp", _("WhatsApp")
         EMAIL = "email", _("Email")
+        STAFF = "staff", _("Sent by staff")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("ticket")

@@ -176,14 +176,15 @@ def related_tickets(ticket, limit=50):
     subqueries would make PostgreSQL read the whole ticket table.
     """
     serials = SerialNumber.objects.filter(ticket=ticket).values("value")
-    hashes = Evidence.objects.filter(ticket=ticket).values("sha256")
+    applicants = Evidence.objects.exclude(source=Evidence.Source.STAFF)
+    hashes = applicants.filter(ticket=ticket).values("sha256")
     ids = set(
         SerialNumber.objects.filter(value__in=serials)
         .exclude(ticket=ticket)
         .values_list("ticket_id", flat=True)[:limit]
     )
     ids |= set(
-        Evidence.objects.filter(sha256__in=hashes)
+        applicants.filter(sha256__in=hashes)
         .exclude(ticket=ticket)
         .values_list("ticket_id", flat=True)[:limit]
     )

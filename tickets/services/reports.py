@@ -101,7 +101,14 @@ def attach_evidence(*, ticket, name, image, source=Evidence.Source.UPLOAD, messa
     item.file.save(f"{stem}.{image.extension}", ContentFile(image.content), save=False)
     item.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(image.thumbnail), save=False)
     item.save()
-    reused = Evidence.objects.filter(sha256=image.sha256).exclude(ticket=ticket).exists()
+    if item.source == Evidence.Source.STAFF:
+        return item  # a picture staff send (an example, a guide) says nothing about duplicates
+    reused = (
+        Evidence.objects.filter(sha256=image.sha256)
+        .exclude(ticket=ticket)
+        .exclude(source=Evidence.Source.STAFF)
+        .exists()
+    )
     if reused and not ticket.possible_duplicate:
         Ticket.objects.filter(pk=ticket.pk).update(possible_duplicate=True)
         ticket.possible_duplicate = True
