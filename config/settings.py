@@ -431,3 +431,6 @@ if not DEBUG:
 # Project-wide translations that override Django's own where they read badly in the console
 # (LOCALE_PATHS come before every app's catalog, Django's included).
 LOCALE_PATHS = [BASE_DIR / "locale"]
+
+# Customer satisfaction: after a ticket closes, its applicant is asked once to rate the help (1-5).
+CSAT_ENABLED = env_bool("CSAT_ENABLED", True)

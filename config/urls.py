@@ -21,6 +21,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/dashboard/", include("desk.console.urls")),  # before admin.site.urls
     path("admin/", admin.site.urls),
+    path("rate/", include("notifications.satisfaction_urls")),
     path("api/v1/", include("desk.applicant.api_urls")),
     path("api/v1/", include("desk.staff_api.urls")),
     # Staff only in production unless API_DOCS_PUBLIC; the docs' script is a file, as the CSP wants.

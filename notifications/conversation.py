@@ -52,9 +52,10 @@ def _earlier_language(data):
     return earlier.values_list("language", flat=True).first()
 
 
-def applicant_replied(*, ticket, whatsapp=False):
+def applicant_replied(*, ticket, whatsapp=False, flag=True):
     """An inbound message on `ticket`: mark it for its agent, reopen the WhatsApp window, end the wait."""
-    tickets.flag_applicant_reply(ticket=ticket)
+    if flag:
+        tickets.flag_applicant_reply(ticket=ticket)
     if whatsapp:
         now = timezone.now()
         Ticket.objects.filter(pk=ticket.pk).update(last_inbound_at=now)

@@ -4,7 +4,7 @@ Attached to the core's transitions and events (see tickets/workflow.py); each ru
 of the change it follows, so the outbox holds its messages only if that change commits.
 """
 
-from notifications import services, texts
+from notifications import satisfaction, services, texts
 from notifications.models import InboundEmail, Message
 from tickets import roles, workflow
 
@@ -28,6 +28,13 @@ def attach():
     for name, spec in workflow.transitions().items():
         if spec.declaration.tells_applicant:
             workflow.on(name)(tell_applicant)
+
+
+@workflow.on("confirm")
+@workflow.on("close_unanswered")
+def ask_satisfaction(change, params):
+    """Once closed, the applicant is asked to rate the help (once per ticket, unless they opted out)."""
+    satisfaction.ask(ticket=change.ticket)
 
 
 @workflow.on("send_back")

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications import conversation, whatsapp_content
+from notifications import conversation, satisfaction, whatsapp_content
 from notifications.models import Direction, Message, MessageChannel, MessageStatus
 from notifications.twilio_client import MediaFetchError, MediaTooLarge, fetch_media
 from tickets import services as ticket_services
@@ -83,6 +83,9 @@ def receive_whatsapp(form):
     try:
         with transaction.atomic():
             ticket = conversation.ticket_for_whatsapp(number)
+            survey_ticket = None
+            if ticket is None:  # no conversation open: perhaps the answer to a satisfaction question
+                ticket = survey_ticket = satisfaction.whatsapp_answer(number=number, body=body)
             if ticket is None:
                 ticket = conversation.open_ticket(
                     channel="whatsapp",
@@ -100,7 +103,8 @@ def receive_whatsapp(form):
                 media=media,
                 media_pending=bool(media),
             )
-            conversation.applicant_replied(ticket=ticket, whatsapp=True)
+            # A rating is no reply for an agent to read; it opens the WhatsApp window all the same.
+            conversation.applicant_replied(ticket=ticket, whatsapp=True, flag=survey_ticket is None)
             if media:
                 transaction.on_commit(lambda: schedule_media_fetch(message.pk))
     except IntegrityError:

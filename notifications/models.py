@@ -1,7 +1,10 @@
 """Every message in or out of a ticket, in order, with its delivery status; outbound ones form the outbox."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +43,8 @@ class MessageEvent(models.TextChoices):
     AGENT_REPLY = "agent_reply", _("Agent's reply")
     TRACKING_LINK = "tracking_link", _("Tracking link sent again")
     ERASURE_SCHEDULED = "erasure_scheduled", _("Erasure scheduled")
+    CSAT_REQUEST = "csat_request", _("Satisfaction question")
+    CSAT_THANKS = "csat_thanks", _("Thanks for the rating")
 
 
 class MessageStatus(models.TextChoices):
@@ -271,3 +276,62 @@ class InboundEmail(models.Model):
         if len(text) > self.RAW_SHOWN_CHARS:
             return text[: self.RAW_SHOWN_CHARS] + "\n[... cut: the stored message is longer]"
         return text
+
+
+def new_survey_token():
+    return secrets.token_urlsafe(18)
+
+
+class SatisfactionSurvey(models.Model):
+    """The one satisfaction question a closed ticket's applicant is asked (CSAT), and their answer.
+
+    One per ticket, by the database: a ticket closed, reopened and closed again is never asked twice.
+    """
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="survey", verbose_name=_("ticket")
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    channel = models.CharField(_("asked on"), max_length=16, choices=MessageChannel.choices)
+    token = models.CharField(max_length=32, unique=True, default=new_survey_token, editable=False)
+    asked_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        indexes = [models.Index(fields=["answered_at"], name="survey_answered_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="survey_rating_1_to_5",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.rating or '-'}"
+
+
+class SatisfactionOptOut(models.Model):
+    """A WhatsApp number or email address that asked never to be surveyed again."""
+
+    contact = models.CharField(_("contact"), max_length=254, unique=True)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("survey opt-out")
+        verbose_name_plural = _("survey opt-outs")
+
+    def __str__(self):
+        return self.contact

@@ -58,6 +58,10 @@ def _texts():
         ),
         "agent_reply": _("{message}\n\nReport {reference}: {link}"),
         "tracking_link": _("You asked for the link to report {reference}. Follow it here: {link}"),
+        "csat_request": _(
+            "Report {reference} is closed. How satisfied are you with our help? {message}\n{link}"
+        ),
+        "csat_thanks": _("Thank you for your rating of report {reference}. {message}\n{link}"),
         "erasure_scheduled": _(
             "Report {reference}: we have recorded your request to erase your personal data. It will be "
             "erased as soon as your {remedy} has been processed, which still needs your account details. "
