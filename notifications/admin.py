@@ -9,7 +9,13 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import CannedReply, InboundEmail, Message, macro_transitions
+from notifications.models import (
+    CannedReply,
+    InboundEmail,
+    Message,
+    SatisfactionSurvey,
+    macro_transitions,
+)
 
 
 @admin.register(Message)
@@ -193,3 +199,27 @@ class CannedReplyAdmin(admin.ModelAdmin):
     @admin.display(description=_("English"))
     def preview_en(self, reply):
         return Truncator(reply.body_en).chars(80)
+
+
+@admin.register(SatisfactionSurvey)
+class SatisfactionSurveyAdmin(admin.ModelAdmin):
+    """The applicants' ratings, read-only: written by the survey itself, never typed in."""
+
+    list_display = ["ticket", "agent", "channel", "asked_at", "rating", "comment_preview", "answered_at"]
+    list_filter = ["rating", "channel"]
+    list_select_related = ["ticket", "agent"]
+    search_fields = ["=ticket__reference"]
+    date_hierarchy = "asked_at"
+
+    @admin.display(description=_("comment"))
+    def comment_preview(self, survey):
+        return Truncator(survey.comment).chars(80)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -5,7 +5,7 @@ of the change it follows, so the outbox holds its messages only if that change c
 """
 
 from notifications import satisfaction, services, texts
-from notifications.models import InboundEmail, Message
+from notifications.models import InboundEmail, Message, SatisfactionSurvey
 from tickets import roles, workflow
 
 
@@ -68,3 +68,4 @@ def redact_messages(*, ticket, redacted):
         body=redacted, subject="", to_address="", from_address="", content_variables={}, media=[]
     )
     InboundEmail.objects.filter(message__ticket=ticket).update(raw=b"", sender="", subject="", size=0)
+    SatisfactionSurvey.objects.filter(ticket=ticket).exclude(comment="").update(comment=redacted)

@@ -149,3 +149,17 @@ def test_closed_status_page_offers_the_one_click_links():
     survey = SatisfactionSurvey.objects.get(ticket=ticket)
     page = Client().get(f"/status/{ticket.reference}/?token={ticket.tracking_token}").content.decode()
     assert f"/rate/{survey.token}/?rating=1" in page and 'id="csat-5"' in page
+
+
+def test_erasing_personal_data_redacts_the_comment(alice):
+    ticket = closed()
+    SatisfactionSurvey.objects.filter(ticket=ticket).update(rating=4, comment="Nama saya Siti, 0812...")
+    services.erase_personal_data(ticket=ticket, actor=alice, note="permintaan")
+    assert "Siti" not in SatisfactionSurvey.objects.get(ticket=ticket).comment
+
+
+def test_supervisors_read_the_surveys_in_the_admin(sam):
+    closed()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(sam)
+    assert client.get("/admin/notifications/satisfactionsurvey/").status_code == 200
