@@ -177,29 +177,29 @@ def seed_tickets():
     return created
 
 
-# Canned replies and macros (a reply that also takes a workflow step), in both languages.
+# Canned replies and macros (a reply that also takes a workflow step), in both languages. A
+# `request_info` macro's text is the question inside the applicant's "we need more information" message,
+# which greets them already.
 CANNED_REPLIES = [
     (
         "Minta nomor seri / Ask for the serial number",
         "request_info",
-        "Halo {name}, mohon kirimkan nomor seri e-Meterai (22 karakter) yang gagal dibubuhkan. Nomor seri "
-        "terlihat di menu Riwayat pembubuhan pada platform e-Meterai.",
-        "Hello {name}, please send the serial number of the e-Meterai (22 characters) that failed. You "
-        "find it under Stamping history on the e-Meterai platform.",
+        "Mohon kirimkan nomor seri e-Meterai (22 karakter) yang gagal dibubuhkan. Nomor seri terlihat di "
+        "menu Riwayat pembubuhan pada platform e-Meterai.",
+        "Please send the serial number of the e-Meterai (22 characters) that failed. You find it under "
+        "Stamping history on the e-Meterai platform.",
     ),
     (
         "Minta tangkapan layar / Ask for a screenshot",
         "request_info",
-        'Halo {name}, mohon kirimkan tangkapan layar Riwayat pembubuhan yang menunjukkan status "refund" '
-        "untuk laporan {reference}.",
-        'Hello {name}, please send a screenshot of your Stamping history showing the status "refund" '
-        "for report {reference}.",
+        'Mohon kirimkan tangkapan layar Riwayat pembubuhan yang menunjukkan status "refund".',
+        'Please send a screenshot of your Stamping history showing the status "refund".',
     ),
     (
         "Minta nomor pesanan / Ask for the order number",
         "request_info",
-        "Halo {name}, mohon kirimkan nomor pesanan dan bukti pembayaran pembelian kuota e-Meterai Anda.",
-        "Hello {name}, please send the order number and the proof of payment of your e-Meterai purchase.",
+        "Mohon kirimkan nomor pesanan dan bukti pembayaran pembelian kuota e-Meterai Anda.",
+        "Please send the order number and the proof of payment of your e-Meterai purchase.",
     ),
     (
         "Sedang diperiksa / Being checked",
