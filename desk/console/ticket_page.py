@@ -242,6 +242,7 @@ def transition(request, pk, name):
     except WorkflowError as exc:
         _refused(request, label, exc)
     else:
+        ticket.refresh_from_db(fields=["state"])  # work after commit (an applied remedy) may have moved it
         messages.success(
             request,
             gettext("%(action)s: done. The ticket is now “%(state)s”.")

@@ -10,7 +10,7 @@ from PIL import Image
 from tests.refunds.helpers import quota_proposal, refund_proposal
 from tickets import services
 from tickets.evidence import process_image
-from tickets.models import SerialNumber
+from tickets.models import SerialNumber, State
 
 pytestmark = pytest.mark.django_db
 QUEUE = "/admin/refunds/remedyawaitingapproval/"
@@ -67,3 +67,15 @@ def test_flash_while_remedies_are_paused_says_approved(sam, alice, settings):
     )
     flashed = [str(message) for message in get_messages(response.wsgi_request)]
     assert any("now “Approved”" in text for text in flashed), flashed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flash_after_approving_on_the_ticket_page_names_the_real_state(sam, alice, settings):
+    settings.REMEDIES_PAUSED = False  # applied when the approval commits (tasks run in-process)
+    remedy = quota_proposal(alice)
+    url = f"/admin/tickets/ticket/{remedy.ticket.pk}/transition/approve/"
+    response = login(sam).post(url, {}, follow=True)
+    remedy.ticket.refresh_from_db()
+    flashed = [str(message) for message in get_messages(response.wsgi_request)]
+    assert remedy.ticket.state == State.RESOLVED  # applied at once (tasks run in-process)
+    assert any(f"“{remedy.ticket.get_state_display()}”" in text for text in flashed), flashed
