@@ -478,3 +478,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Project-wide translations that override Django's own where they read badly in the console
+# (LOCALE_PATHS come before every app's catalog, Django's included).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+# Customer satisfaction: after a ticket closes, its applicant is asked once to rate the help (1-5).
+CSAT_ENABLED = env_bool("CSAT_ENABLED", True)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz, livez, readyz
@@ -11,9 +12,9 @@ from config.middleware import staff_or_public_docs
 
 handler404 = "config.errors.not_found"
 
-admin.site.site_header = "e-Meterai Help Desk"
-admin.site.site_title = "e-Meterai Help Desk"
-admin.site.index_title = "Help-desk console"
+admin.site.site_header = _("e-Meterai Help Desk")
+admin.site.site_title = _("e-Meterai Help Desk")
+admin.site.index_title = _("Help-desk console")
 admin.site.enable_nav_sidebar = False  # the ticket list needs the width; the index lists every model
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/dashboard/", include("desk.console.urls")),  # before admin.site.urls
     path("admin/", admin.site.urls),
+    path("rate/", include("notifications.satisfaction_urls")),
     path("api/v1/", include("desk.applicant.api_urls")),
     path("api/v1/", include("desk.staff_api.urls")),
     # Staff only in production unless API_DOCS_PUBLIC; the docs' script is a file, as the CSP wants.

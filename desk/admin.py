@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.urls import path
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +35,49 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self):
         return selectors.estimated_count(self.object_list)
+
+
+# Parameters that keep the default view: sorting and paging it is still "my queue".
+VIEW_NEUTRAL_PARAMS = {"o", "p", "view"}
+
+
+def default_view_applies(request):
+    """No filter or search chosen: the list opens on the agent's queue."""
+    return not (set(request.GET) - VIEW_NEUTRAL_PARAMS)
+
+
+def current_view(request):
+    view = request.GET.get("view", "")
+    if view in selectors.QUEUE_VIEWS:
+        return view
+    return "queue" if default_view_applies(request) else "all"
+
+
+class QueueViewFilter(admin.SimpleListFilter):
+    """The saved views (shown as links above the list); with no filter chosen the list is "my queue"."""
+
+    title = _("view")
+    parameter_name = "view"
+
+    def lookups(self, request, model_admin):
+        return [(name, label) for name, (label, _oldest) in selectors.QUEUE_VIEWS.items()]
+
+    def choices(self, changelist):
+        active = current_view(self.request)
+        for name, label in self.lookup_choices:
+            yield {
+                "selected": name == active,
+                "query_string": changelist.get_query_string({self.parameter_name: name}),
+                "display": label,
+            }
+
+    def __init__(self, request, params, model, model_admin):
+        self.request = request
+        super().__init__(request, params, model, model_admin)
+
+    def queryset(self, request, queryset):
+        condition = selectors.queue_view_q(current_view(request), request.user)
+        return queryset if condition is None else queryset.filter(condition)
 
 
 class AssigneeFilter(admin.SimpleListFilter):
@@ -96,10 +139,17 @@ class TicketAdmin(admin.ModelAdmin):
         "age_column",
         "sla_column",
         "assigned_to",
-        "duplicate_column",
     ]
     list_display_links = ["reference"]
-    list_filter = ["state", "category", AssigneeFilter, SlaFilter, "channel", DuplicateFilter]
+    list_filter = [
+        QueueViewFilter,
+        "state",
+        "category",
+        AssigneeFilter,
+        SlaFilter,
+        "channel",
+        DuplicateFilter,
+    ]
     search_fields = ["reference"]  # shows the box; get_search_results decides which index to use
     search_help_text = _(
         "Reference, NIK, WhatsApp number (any spelling), email, serial number, or the start of a name."
@@ -116,7 +166,21 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("state"), ordering="state")
     def state_column(self, ticket):
-        return state_badge(ticket)
+        """The state, and under it what needs the agent's eye: the applicant wrote, a possible duplicate."""
+        marks = []
+        if ticket.applicant_replied_at is not None:
+            marks.append(
+                format_html(
+                    '<span class="replied" title="{}">{}</span>',
+                    gettext("The applicant wrote since the ticket was last opened"),
+                    gettext("Applicant replied"),
+                )
+            )
+        if ticket.possible_duplicate and ticket.state != State.DUPLICATE:
+            marks.append(format_html('<span class="dup">{}</span>', gettext("possible duplicate")))
+        return format_html(
+            "{}{}", state_badge(ticket), format_html_join("", "<br>{}", [(mark,) for mark in marks])
+        )
 
     @admin.display(description=_("category"), ordering="category")
     def category_column(self, ticket):
@@ -136,15 +200,12 @@ class TicketAdmin(admin.ModelAdmin):
     def sla_column(self, ticket):
         return sla_badge(ticket)
 
-    @admin.display(description=_("duplicate"))
-    def duplicate_column(self, ticket):
-        if ticket.state == State.DUPLICATE:
-            return format_html('<span class="dup">{}</span>', gettext("duplicate"))
-        if ticket.possible_duplicate:
-            return format_html('<span class="dup">{}</span>', gettext("possible"))
-        return ""
-
     # --- search and permissions -----------------------------------------------------------------
+
+    def get_ordering(self, request):
+        """The worked views list the oldest first (first come, first served); "all" the newest."""
+        _label, oldest_first = selectors.QUEUE_VIEWS[current_view(request)]
+        return ["created_at", "id"] if oldest_first else ["-created_at", "-id"]
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -216,8 +277,14 @@ class TicketAdmin(admin.ModelAdmin):
         return console.ticket_page(request, self, int(object_id))
 
     def changelist_view(self, request, extra_context=None):
+        active = current_view(request)
         extra_context = {
+            "title": gettext("Tickets"),
             **(extra_context or {}),
+            "queue_views": [
+                {"name": name, "label": label, "active": name == active}
+                for name, (label, _oldest) in selectors.QUEUE_VIEWS.items()
+            ],
             "can_claim": console.is_agent(request.user),
             "can_see_dashboard": console.is_supervisor(request.user),
         }

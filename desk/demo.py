@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.test import override_settings
 from PIL import Image, ImageDraw
 
+from notifications.models import CannedReply
 from refunds import services as remedy_services
 from tickets import roles, services, workflow
 from tickets.groups import ensure_groups
@@ -173,4 +174,62 @@ def seed_tickets():
                 for name, who, params in steps
             ]
             created.append(_walk(ticket, steps, users))
+    return created
+
+
+# Canned replies and macros (a reply that also takes a workflow step), in both languages. A
+# `request_info` macro's text is the question inside the applicant's "we need more information" message,
+# which greets them already.
+CANNED_REPLIES = [
+    (
+        "Minta nomor seri / Ask for the serial number",
+        "request_info",
+        "Mohon kirimkan nomor seri e-Meterai (22 karakter) yang gagal dibubuhkan. Nomor seri terlihat di "
+        "menu Riwayat pembubuhan pada platform e-Meterai.",
+        "Please send the serial number of the e-Meterai (22 characters) that failed. You find it under "
+        "Stamping history on the e-Meterai platform.",
+    ),
+    (
+        "Minta tangkapan layar / Ask for a screenshot",
+        "request_info",
+        'Mohon kirimkan tangkapan layar Riwayat pembubuhan yang menunjukkan status "refund".',
+        'Please send a screenshot of your Stamping history showing the status "refund".',
+    ),
+    (
+        "Minta nomor pesanan / Ask for the order number",
+        "request_info",
+        "Mohon kirimkan nomor pesanan dan bukti pembayaran pembelian kuota e-Meterai Anda.",
+        "Please send the order number and the proof of payment of your e-Meterai purchase.",
+    ),
+    (
+        "Sedang diperiksa / Being checked",
+        "start_review",
+        "Halo {name}, laporan {reference} sedang kami periksa. Kami akan mengabari Anda segera.",
+        "Hello {name}, we are checking report {reference}. We will get back to you soon.",
+    ),
+    (
+        "Masuk ulang dan cek kuota / Log in again and check the quota",
+        "",
+        "Halo {name}, silakan keluar lalu masuk kembali ke platform e-Meterai dan periksa kuota Anda "
+        "({quantity}). Konfirmasi di halaman status: {link}",
+        "Hello {name}, please log out and log in again to the e-Meterai platform and check your quota "
+        "({quantity}). Confirm on the status page: {link}",
+    ),
+    (
+        "Terima kasih, kami lanjutkan / Thanks, we continue",
+        "",
+        "Terima kasih {name}, data Anda sudah kami terima. Laporan {reference} kami lanjutkan.",
+        "Thank you {name}, we received your data. We continue with report {reference}.",
+    ),
+]
+
+
+def ensure_canned_replies():
+    """The demo's canned replies and macros; existing ones (by title) are left as staff edited them."""
+    created = 0
+    for title, transition, body_id, body_en in CANNED_REPLIES:
+        _reply, made = CannedReply.objects.get_or_create(
+            title=title, defaults={"transition": transition, "body_id": body_id, "body_en": body_en}
+        )
+        created += made
     return created

@@ -9,7 +9,13 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import CannedReply, InboundEmail, Message
+from notifications.models import (
+    CannedReply,
+    InboundEmail,
+    Message,
+    SatisfactionSurvey,
+    macro_transitions,
+)
 
 
 @admin.register(Message)
@@ -136,7 +142,7 @@ class CannedReplyForm(forms.ModelForm):
 
     class Meta:
         model = CannedReply
-        fields = ["title", "body_id", "body_en", "active"]
+        fields = ["title", "body_id", "body_en", "transition", "active"]
         help_texts = {
             "body_id": _("Placeholders: {name} {reference} {quantity} {link}"),
             "body_en": _("Placeholders: {name} {reference} {quantity} {link}"),
@@ -158,6 +164,16 @@ class CannedReplyForm(forms.ModelForm):
             )
         return text
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("— only the reply —"))] + list(macro_transitions().items())
+        self.fields["transition"] = forms.ChoiceField(
+            label=_("then"),
+            choices=choices,
+            required=False,
+            help_text=_("Optional: the workflow step this reply also takes (a macro)."),
+        )
+
     def clean_body_id(self):
         return self._clean_body("body_id")
 
@@ -168,9 +184,13 @@ class CannedReplyForm(forms.ModelForm):
 @admin.register(CannedReply)
 class CannedReplyAdmin(admin.ModelAdmin):
     form = CannedReplyForm
-    list_display = ["title", "active", "preview_id", "preview_en"]
+    list_display = ["title", "macro", "active", "preview_id", "preview_en"]
     list_filter = ["active"]
     search_fields = ["title", "body_id", "body_en"]
+
+    @admin.display(description=_("then"))
+    def macro(self, reply):
+        return macro_transitions().get(reply.transition, reply.transition) if reply.transition else "—"
 
     @admin.display(description=_("Bahasa Indonesia"))
     def preview_id(self, reply):
@@ -179,3 +199,27 @@ class CannedReplyAdmin(admin.ModelAdmin):
     @admin.display(description=_("English"))
     def preview_en(self, reply):
         return Truncator(reply.body_en).chars(80)
+
+
+@admin.register(SatisfactionSurvey)
+class SatisfactionSurveyAdmin(admin.ModelAdmin):
+    """The applicants' ratings, read-only: written by the survey itself, never typed in."""
+
+    list_display = ["ticket", "agent", "channel", "asked_at", "rating", "comment_preview", "answered_at"]
+    list_filter = ["rating", "channel"]
+    list_select_related = ["ticket", "agent"]
+    search_fields = ["=ticket__reference"]
+    date_hierarchy = "asked_at"
+
+    @admin.display(description=_("comment"))
+    def comment_preview(self, survey):
+        return Truncator(survey.comment).chars(80)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

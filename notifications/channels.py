@@ -13,6 +13,7 @@ from datetime import timedelta
 import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, make_msgid
+from django.urls import reverse
 from django.utils import timezone
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -68,6 +69,16 @@ def within_session_window(ticket, now=None):
     return last is not None and (now or timezone.now()) - last < WHATSAPP_SESSION_WINDOW
 
 
+def media_urls(message):
+    """Public links Twilio fetches an outbound image from: the applicant's own tracking-token link."""
+    ticket = message.ticket
+    return [
+        f"{settings.PUBLIC_BASE_URL}{reverse('status-evidence', args=[ticket.reference, item.pk])}"
+        f"?token={ticket.tracking_token}"
+        for item in message.evidence.all()
+    ]
+
+
 def status_callback_url(message):
     # Our id in the URL lets a callback find its message even before the worker recorded Twilio's sid.
     return f"{settings.PUBLIC_BASE_URL}/webhooks/twilio/status/?message={message.pk}"
@@ -89,6 +100,9 @@ class WhatsAppChannel:
             # No template for this event (agent replies never have one): free text. Outside the window
             # Twilio answers 63016, which is recorded on the message and shown to the agent.
             params["body"] = message.body
+            media = media_urls(message)
+            if media:
+                params["media_url"] = media
         return params
 
     def send(self, message):
@@ -163,13 +177,17 @@ class EmailChannel:
         if thread:
             headers["In-Reply-To"] = thread[-1]
             headers["References"] = " ".join(thread)
-        return EmailMessage(
+        email = EmailMessage(
             subject=message.subject,
             body=message.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.to_address],
             headers=headers,
         )
+        for item in message.evidence.all():  # images staff attached to the reply
+            with item.file.open("rb") as stored:
+                email.attach(item.file.name.rsplit("/", 1)[-1], stored.read(), item.content_type)
+        return email
 
     def send(self, message):
         email = self.build(message)

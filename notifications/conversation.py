@@ -54,8 +54,10 @@ def _earlier_language(data):
     return earlier.values_list("language", flat=True).first()
 
 
-def applicant_replied(*, ticket, whatsapp=False):
-    """An inbound message on `ticket`: reopen the WhatsApp window, and end the wait for information."""
+def applicant_replied(*, ticket, whatsapp=False, flag=True):
+    """An inbound message on `ticket`: mark it for its agent, reopen the WhatsApp window, end the wait."""
+    if flag:
+        tickets.flag_applicant_reply(ticket=ticket)
     if whatsapp:
         now = timezone.now()
         Ticket.objects.filter(pk=ticket.pk).update(last_inbound_at=now)
@@ -92,6 +94,7 @@ def add_applicant_message(*, ticket, body="", evidence=(), channel="web"):
             for name, image in processed:
                 item = tickets.attach_evidence(ticket=locked, name=name, image=image, message=message)
                 stored.extend([item.file, item.thumbnail])
+            tickets.flag_applicant_reply(ticket=locked)
             # last_inbound_at is WhatsApp's 24-hour window: a web reply does not open it.
             if locked.state == State.AWAITING_INFO:
                 tickets.fire(

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from notifications import channels, conversation, texts
+from notifications import channels, conversation, satisfaction, texts
 from notifications.guided_questions import Invalid, current, summary
 from notifications.models import (
     Direction,
@@ -83,6 +83,8 @@ def applies(form):
         normalize_whatsapp(number)
     except ValidationError:
         return False  # a report needs an Indonesian mobile number; an agent takes the others
+    if satisfaction.is_answer(number=number, body=form.get("Body", "")):
+        return False  # the rating (or its comment) of a closed ticket, not a new report
     return conversation.ticket_for_whatsapp(number) is None
 
 

@@ -6,8 +6,8 @@ of the change it follows, so the outbox holds its messages only if that change c
 
 from django.utils.text import format_lazy
 
-from notifications import services, texts
-from notifications.models import GuidedConversation, GuidedTurn, InboundEmail, Message
+from notifications import satisfaction, services, texts
+from notifications.models import GuidedConversation, GuidedTurn, InboundEmail, Message, SatisfactionSurvey
 from tickets import roles, workflow
 from tickets.links import report_form_url
 
@@ -31,6 +31,13 @@ def attach():
     for name, spec in workflow.transitions().items():
         if spec.declaration.tells_applicant:
             workflow.on(name)(tell_applicant)
+
+
+@workflow.on("confirm")
+@workflow.on("close_unanswered")
+def ask_satisfaction(change, params):
+    """Once closed, the applicant is asked to rate the help (once per ticket, unless they opted out)."""
+    satisfaction.ask(ticket=change.ticket)
 
 
 @workflow.on("send_back")
@@ -87,3 +94,4 @@ def redact_messages(*, ticket, redacted):
     InboundEmail.objects.filter(message__ticket=ticket).update(raw=b"", sender="", subject="", size=0)
     GuidedTurn.objects.filter(conversation__ticket=ticket).update(body=redacted, media=[])
     GuidedConversation.objects.filter(ticket=ticket).update(answers={}, whatsapp="", profile_name="")
+    SatisfactionSurvey.objects.filter(ticket=ticket).exclude(comment="").update(comment=redacted)

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications import conversation
+from notifications import conversation, satisfaction, whatsapp_content
 from notifications.models import Direction, Message, MessageChannel, MessageStatus
 from notifications.twilio_client import MediaFetchError, MediaTooLarge, fetch_media
 from tickets import services as ticket_services
@@ -78,11 +78,14 @@ def receive_whatsapp(form):
     ).exists():
         return None
     number = _number(form["From"])
-    body = form.get("Body", "")
+    body = whatsapp_content.with_location(form.get("Body", ""), form)
     media = _media_items(form)
     try:
         with transaction.atomic():
             ticket = conversation.ticket_for_whatsapp(number)
+            survey_ticket = None
+            if ticket is None:  # no conversation open: perhaps the answer to a satisfaction question
+                ticket = survey_ticket = satisfaction.whatsapp_answer(number=number, body=body)
             if ticket is None:
                 ticket = conversation.open_ticket(
                     channel="whatsapp",
@@ -100,7 +103,8 @@ def receive_whatsapp(form):
                 media=media,
                 media_pending=bool(media),
             )
-            conversation.applicant_replied(ticket=ticket, whatsapp=True)
+            # A rating is no reply for an agent to read; it opens the WhatsApp window all the same.
+            conversation.applicant_replied(ticket=ticket, whatsapp=True, flag=survey_ticket is None)
             if media:
                 transaction.on_commit(lambda: schedule_media_fetch(message.pk))
     except IntegrityError:
@@ -162,6 +166,9 @@ def fetch_pending_media(*, message_id):
     for index, item in enumerate(message.media):
         if item.get("state") != "pending":
             continue
+        if whatsapp_content.is_vcard(item.get("content_type", "")):
+            _fetch_contact(message, index, item)
+            continue
         if not item.get("content_type", "").startswith("image/"):
             _set_media_state(message_id, index, "skipped", "not an image")
             continue
@@ -209,6 +216,33 @@ def _fetch_one(message, index, item):
         )
         locked.media[index].update(state="kept", error="")
         locked.save(update_fields=["media"])
+
+
+def _fetch_contact(message, index, item):
+    """A shared contact card: its names and numbers are added to the message's text."""
+    try:
+        content, _content_type = fetch_media(
+            item["url"],
+            settings.TWILIO_ACCOUNT_SID or "",
+            settings.TWILIO_AUTH_TOKEN or "",
+            max_bytes=whatsapp_content.VCARD_MAX_BYTES,
+        )
+    except MediaTooLarge:
+        _set_media_state(message.pk, index, "refused", "too_large")
+        return
+    except MediaFetchError as error:
+        if error.status is not None and 400 <= error.status < 500 and error.status != 429:
+            _set_media_state(message.pk, index, "failed", str(error))
+            return
+        raise MediaUnavailable(str(error)) from error
+    text = whatsapp_content.contact_text(content)
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.media[index].get("state") != "pending":
+            return  # another worker read it already
+        locked.body = "\n".join(part for part in (locked.body, text) if part)
+        locked.media[index].update(state="kept", error="")
+        locked.save(update_fields=["body", "media"])
 
 
 def _set_media_state(message_id, index, state, error):

@@ -1,12 +1,17 @@
 """Every message in or out of a ticket, in order, with its delivery status; outbound ones form the outbox."""
 
+import secrets
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notifications.provider_errors import describe_error
+from tickets import workflow
 
 
 class Direction(models.TextChoices):
@@ -19,6 +24,30 @@ class MessageChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     WEB = "web", _("Status page")
     NOTE = "note", _("Internal note")
+
+
+class MessageEvent(models.TextChoices):
+    """What caused an outbound message, in words for staff (notifications/texts.py has the texts)."""
+
+    REPORT_RECEIVED = "report_received", _("Report received")
+    REPORT_OPENED = "report_opened", _("Report opened from a message")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    INFO_REMINDER = "info_reminder", _("Reminder to answer")
+    APPROVED = "approved", _("Remedy approved")
+    REMEDY_APPLIED = "remedy_applied", _("Remedy applied")
+    RESOLVED = "resolved", _("Resolved")
+    REJECTED = "rejected", _("Rejected")
+    DUPLICATE = "duplicate", _("Marked duplicate")
+    CLOSED = "closed", _("Closed")
+    CLOSED_UNANSWERED = "closed_unanswered", _("Closed without an answer")
+    AGENT_REPLY = "agent_reply", _("Agent's reply")
+    TRACKING_LINK = "tracking_link", _("Tracking link sent again")
+    ERASURE_SCHEDULED = "erasure_scheduled", _("Erasure scheduled")
+    CSAT_REQUEST = "csat_request", _("Satisfaction question")
+    CSAT_THANKS = "csat_thanks", _("Thanks for the rating")
+    EVIDENCE_REFUSED = "evidence_refused", _("Screenshot refused, another asked for")
+    EVIDENCE_REQUESTED = "evidence_requested", _("Screenshot asked for")
+    REPORT_OPENED_EMAIL = "report_opened_email", _("Report opened from an email")
 
 
 class MessageStatus(models.TextChoices):
@@ -64,7 +93,11 @@ class Message(models.Model):
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=MessageChannel.choices)
     event = models.CharField(
-        _("event"), max_length=32, blank=True, help_text=_("Event that caused a notification")
+        _("event"),
+        max_length=32,
+        blank=True,
+        choices=MessageEvent.choices,
+        help_text=_("Event that caused a notification"),
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -150,11 +183,21 @@ class Message(models.Model):
 
 
 class CannedReply(models.Model):
-    """A reply agents pick from, in both languages, with placeholders {name} {reference} {quantity} {link}."""
+    """A reply agents pick from, in both languages, with placeholders {name} {reference} {quantity} {link}.
+
+    With a `transition` it is a macro: sending it also fires that workflow transition (the text becomes
+    the transition's message to the applicant when it has one, as `request_info`'s question).
+    """
 
     title = models.CharField(_("title"), max_length=120, unique=True)
     body_id = models.TextField(_("text (Bahasa Indonesia)"))
     body_en = models.TextField(_("text (English)"))
+    transition = models.CharField(
+        _("then"),
+        max_length=32,
+        blank=True,
+        help_text=_("Optional: the workflow step this reply also takes (a macro)."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -164,6 +207,25 @@ class CannedReply(models.Model):
 
     def __str__(self):
         return self.title
+
+    def clean(self):
+        super().clean()
+        if self.transition and self.transition not in macro_transitions():
+            raise ValidationError(
+                {"transition": _("Not a workflow step staff can take: %(name)s") % {"name": self.transition}}
+            )
+
+    def body_for(self, language):
+        return self.body_en if language == "en" else self.body_id
+
+
+def macro_transitions():
+    """name -> label of the transitions a macro may fire: those staff take from the console."""
+    return {
+        name: spec.declaration.label
+        for name, spec in workflow.transitions().items()
+        if spec.declaration.console and not spec.system_only
+    }
 
 
 class InboundEmailState(models.TextChoices):
@@ -291,3 +353,62 @@ class GuidedTurn(models.Model):
 
     def __str__(self):
         return f"{self.get_direction_display()} #{self.pk}"
+
+
+def new_survey_token():
+    return secrets.token_urlsafe(18)
+
+
+class SatisfactionSurvey(models.Model):
+    """The one satisfaction question a closed ticket's applicant is asked (CSAT), and their answer.
+
+    One per ticket, by the database: a ticket closed, reopened and closed again is never asked twice.
+    """
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="survey", verbose_name=_("ticket")
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    channel = models.CharField(_("asked on"), max_length=16, choices=MessageChannel.choices)
+    token = models.CharField(max_length=32, unique=True, default=new_survey_token, editable=False)
+    asked_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        indexes = [models.Index(fields=["answered_at"], name="survey_answered_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="survey_rating_1_to_5",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.rating or '-'}"
+
+
+class SatisfactionOptOut(models.Model):
+    """A WhatsApp number or email address that asked never to be surveyed again."""
+
+    contact = models.CharField(_("contact"), max_length=254, unique=True)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("survey opt-out")
+        verbose_name_plural = _("survey opt-outs")
+
+    def __str__(self):
+        return self.contact

@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications import texts
 from notifications.models import Direction, Message, MessageChannel, MessageStatus
+from tickets import services as ticket_services
 from tickets.exceptions import InvalidParameter
 from tickets.links import tracking_url
+from tickets.models import Evidence
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +156,36 @@ def add_note(*, ticket, author, body):
     )
 
 
-def send_reply(*, ticket, author, channel, body):
-    """An agent's reply on WhatsApp or email, or an internal note: the one entry point for staff."""
+def send_reply(*, ticket, author, channel, body, image=None):
+    """An agent's reply on WhatsApp or email, or an internal note: the one entry point for staff.
+
+    `image` (a checked, re-encoded `ProcessedImage`) is stored on the message and sent with it: as
+    WhatsApp media (through the tracking token's link) or as an email attachment. Call it inside a
+    transaction: the image and the message commit together.
+    """
+    message = _reply(ticket=ticket, author=author, channel=channel, body=body)
+    if image is not None:
+        attach_image(message=message, image=image)
+    return message
+
+
+def attach_image(*, message, image):
+    """An image staff send, stored on the outbound message (not yet delivered) and sent with it."""
+    return ticket_services.attach_evidence(
+        ticket=message.ticket, name="image", image=image, source=Evidence.Source.STAFF, message=message
+    )
+
+
+def latest_notification(*, ticket, event, channel):
+    """The newest outbound message of `event` on `channel` (a transition's notification), or None."""
+    return (
+        Message.objects.filter(ticket=ticket, direction=Direction.OUTBOUND, event=event, channel=channel)
+        .order_by("-id")
+        .first()
+    )
+
+
+def _reply(*, ticket, author, channel, body):
     body = (body or "").strip()
     if not body:
         raise InvalidParameter(_("Write the message."), field="body")

@@ -71,6 +71,10 @@ def _texts():
         "evidence_refused": _(
             "Report {reference}: a screenshot could not be used ({message}). Send another by reply or at {link}"
         ),
+        "csat_request": _(
+            "Report {reference} is closed. How satisfied are you with our help? {message}\n{link}"
+        ),
+        "csat_thanks": _("Thank you for your rating of report {reference}. {message}\n{link}"),
         "erasure_scheduled": _(
             "Report {reference}: we have recorded your request to erase your personal data. It will be "
             "erased as soon as your {remedy} has been processed, which still needs your account details. "

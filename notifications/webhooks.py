@@ -62,9 +62,16 @@ class WhatsAppMessageForm(forms.Form):
     Body = forms.CharField(max_length=4096, required=False, strip=False)
     NumMedia = forms.IntegerField(min_value=0, max_value=MAX_MEDIA, required=False)
     ProfileName = forms.CharField(max_length=256, required=False)
+    # A shared location (https://www.twilio.com/docs/whatsapp/api#location-messages-with-whatsapp).
+    Latitude = forms.FloatField(min_value=-90, max_value=90, required=False)
+    Longitude = forms.FloatField(min_value=-180, max_value=180, required=False)
+    Address = forms.CharField(max_length=1024, required=False)
+    Label = forms.CharField(max_length=1024, required=False)
 
     def clean(self):
         cleaned = super().clean()
+        if (cleaned.get("Latitude") is None) != (cleaned.get("Longitude") is None):
+            self.add_error(None, "Latitude and Longitude come together")
         for index in range(cleaned.get("NumMedia") or 0):
             url = self.data.get(f"MediaUrl{index}", "")
             content_type = self.data.get(f"MediaContentType{index}", "")

@@ -6,9 +6,11 @@ eyes, locks, the log and the outbox apply here too.
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -19,6 +21,7 @@ from tickets import roles
 from tickets import services as tickets
 from tickets.exceptions import WorkflowError
 from tickets.masking import mask
+from tickets.models import Evidence, State, Ticket
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -51,11 +54,24 @@ class SendBackForm(forms.Form):
     )
 
 
+def now_in(references):
+    """The tickets grouped by the state they are really in now (approved, or resolved already)."""
+    states = dict(Ticket.objects.filter(reference__in=references).values_list("reference", "state"))
+    labels = dict(State.choices)
+    groups = {}
+    for reference in references:
+        groups.setdefault(states.get(reference), []).append(reference)
+    return "; ".join(
+        _("%(tickets)s now “%(state)s”") % {"tickets": ", ".join(refs), "state": labels.get(state, state)}
+        for state, refs in groups.items()
+    )
+
+
 @admin.register(RemedyAwaitingApproval)
 class ApprovalQueueAdmin(ReadOnlyAdmin):
     """Proposals waiting for a supervisor, oldest first; approve or send back, one by one or in bulk."""
 
-    list_display = ["id", ticket_link, "kind", "figure", "proposed_by", "age", "note"]
+    list_display = ["id", ticket_link, "evidence", "claim", "kind", "figure", "proposed_by", "age", "note"]
     list_filter = ["kind"]
     search_fields = ["=ticket__reference", "proposed_by__username"]
     list_select_related = ["ticket", "proposed_by"]
@@ -71,6 +87,63 @@ class ApprovalQueueAdmin(ReadOnlyAdmin):
 
     def has_supervise_permission(self, request):
         return roles.is_supervisor(None, request.user)
+
+    def get_queryset(self, request):
+        """The claim's screenshots and serial numbers come in two queries for the whole page."""
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "ticket__evidence",
+                    queryset=Evidence.objects.exclude(source=Evidence.Source.STAFF).order_by("id"),
+                    to_attr="claim_evidence",
+                ),
+                Prefetch("ticket__serials", to_attr="claim_serials"),
+            )
+        )
+
+    @admin.display(description=_("evidence"))
+    def evidence(self, obj):
+        shown = obj.ticket.claim_evidence[:2]
+        if not shown:
+            return "—"
+        return format_html_join(
+            " ",
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}?thumb=1" alt="{}" class="claim-thumb"'
+            ' style="height:64px;border:1px solid #ccc;border-radius:3px"></a>',
+            (
+                (
+                    reverse("evidence-file", args=[item.pk]),
+                    reverse("evidence-file", args=[item.pk]),
+                    item.original_name,
+                )
+                for item in shown
+            ),
+        )
+
+    @admin.display(description=_("the claim"))
+    def claim(self, obj):
+        """The facts a supervisor checks the proposal against, from the report."""
+        ticket = obj.ticket
+        facts = []
+        if ticket.quota_lost:
+            facts.append(_("%(count)s stamps lost") % {"count": ticket.quota_lost})
+        serials = [serial.value for serial in ticket.claim_serials]
+        if serials:
+            facts.append(
+                _("serial %(first)s") % {"first": serials[0]}
+                + (f" +{len(serials) - 1}" if len(serials) > 1 else "")
+            )
+        if ticket.order_id:
+            facts.append(_("order %(order)s") % {"order": ticket.order_id})
+        if ticket.amount_paid:
+            facts.append(_("paid Rp %(amount)s") % {"amount": f"{ticket.amount_paid:,}".replace(",", ".")})
+        if ticket.platform_account_email:
+            facts.append(ticket.platform_account_email)
+        if ticket.possible_duplicate:
+            facts.append(_("possible duplicate"))
+        return format_html_join(mark_safe("<br>"), "<small>{}</small>", ((fact,) for fact in facts)) or "—"
 
     @admin.display(description=_("quantity / amount"))
     def figure(self, obj):
@@ -91,7 +164,7 @@ class ApprovalQueueAdmin(ReadOnlyAdmin):
                 "%(count)d remedy approved: %(tickets)s",
                 "%(count)d remedies approved: %(tickets)s",
                 len(approved),
-            ) % {"count": len(approved), "tickets": ", ".join(approved)}
+            ) % {"count": len(approved), "tickets": now_in(approved)}
             self.message_user(request, message, messages.SUCCESS)
         for result in results:
             if not result.ok:

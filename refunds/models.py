@@ -32,63 +32,87 @@ class Remedy(FSMModelMixin, models.Model):
     step with the ticket's state is stated once, in `refunds.consistency`.
     """
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="remedies")
-    kind = models.CharField(max_length=8, choices=RemedyKind.choices)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.PROTECT, related_name="remedies", verbose_name=_("ticket")
+    )
+    kind = models.CharField(max_length=8, choices=RemedyKind.choices, verbose_name=_("kind"))
     state = FSMField(
+        _("state"),
         max_length=16,
         choices=RemedyState.choices,
         default=RemedyState.PROPOSED,
         db_index=True,
         protected=True,
     )
-    quantity = models.PositiveIntegerField(null=True, blank=True, help_text=_("Stamps to restore"))
-    amount = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("Rupiah to refund"))
-    account = models.CharField(max_length=254, blank=True, help_text=_("Stamping platform account"))
-    payout_method = models.CharField(max_length=8, blank=True)
-    payout_account = models.CharField(max_length=64, blank=True)
-    payout_name = models.CharField(max_length=200, blank=True)
+    quantity = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Stamps to restore"), verbose_name=_("stamps")
+    )
+    amount = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=_("Rupiah to refund"), verbose_name=_("amount")
+    )
+    account = models.CharField(
+        max_length=254,
+        blank=True,
+        help_text=_("Stamping platform account"),
+        verbose_name=_("platform account"),
+    )
+    payout_method = models.CharField(max_length=8, blank=True, verbose_name=_("payout method"))
+    payout_account = models.CharField(max_length=64, blank=True, verbose_name=_("payout account"))
+    payout_name = models.CharField(max_length=200, blank=True, verbose_name=_("payout name"))
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remedies_proposed"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="remedies_proposed",
+        verbose_name=_("proposed by"),
     )
-    proposed_at = models.DateTimeField(default=timezone.now)
-    note = models.TextField(blank=True)
+    proposed_at = models.DateTimeField(default=timezone.now, verbose_name=_("proposed at"))
+    note = models.TextField(blank=True, verbose_name=_("note"))
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="remedies_approved",
+        verbose_name=_("approved by"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    withdrawn_reason = models.TextField(blank=True)
-    applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    provider_reference = models.CharField(max_length=128, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("approved at"))
+    withdrawn_reason = models.TextField(blank=True, verbose_name=_("why it was sent back"))
+    applied_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("applied at"))
+    failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
+    provider_reference = models.CharField(max_length=128, blank=True, verbose_name=_("provider reference"))
     provider_confirmed_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text=_("The provider answered that it applied the remedy (recorded before the ledger entry)"),
+        verbose_name=_("provider confirmed at"),
     )
     attempts = models.PositiveIntegerField(
-        default=0, help_text=_("Calls to the provider since the remedy was (last) approved")
+        default=0,
+        help_text=_("Calls to the provider since the remedy was (last) approved"),
+        verbose_name=_("attempts"),
     )
     next_attempt_at = models.DateTimeField(
         null=True,
         blank=True,
         db_index=True,
         help_text=_("When the next call to the provider is due (refunds.retries has the schedule)"),
+        verbose_name=_("next attempt at"),
     )
     claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("A worker is calling the provider for this remedy since then")
+        null=True,
+        blank=True,
+        help_text=_("A worker is calling the provider for this remedy since then"),
+        verbose_name=_("claimed at"),
     )
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last attempt at"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
 
     class Meta:
         ordering = ["-id"]
-        verbose_name_plural = "remedies"
+        verbose_name = _("remedy")
+        verbose_name_plural = _("remedies")
         indexes = [models.Index(fields=["state", "approved_at"])]
 
     def __str__(self):
@@ -159,19 +183,24 @@ class RemedyAwaitingApproval(Remedy):
 class LedgerEntry(models.Model):
     """Append-only record of an applied remedy; one per remedy, enforced by the database."""
 
-    remedy = models.OneToOneField(Remedy, on_delete=models.PROTECT, related_name="ledger_entry")
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=8, choices=RemedyKind.choices)
-    quantity = models.PositiveIntegerField(default=0)
-    amount = models.PositiveBigIntegerField(default=0)
-    account = models.CharField(max_length=254, blank=True)
-    gateway = models.CharField(max_length=16)
-    provider_reference = models.CharField(max_length=128, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    remedy = models.OneToOneField(
+        Remedy, on_delete=models.PROTECT, related_name="ledger_entry", verbose_name=_("remedy")
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.PROTECT, related_name="+", verbose_name=_("ticket")
+    )
+    kind = models.CharField(max_length=8, choices=RemedyKind.choices, verbose_name=_("kind"))
+    quantity = models.PositiveIntegerField(default=0, verbose_name=_("stamps"))
+    amount = models.PositiveBigIntegerField(default=0, verbose_name=_("amount"))
+    account = models.CharField(max_length=254, blank=True, verbose_name=_("platform account"))
+    gateway = models.CharField(max_length=16, verbose_name=_("gateway"))
+    provider_reference = models.CharField(max_length=128, blank=True, verbose_name=_("provider reference"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("at"))
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name_plural = "ledger entries"
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
 
     def __str__(self):
         return f"{self.kind} {self.quantity or self.amount} for remedy {self.remedy_id}"
@@ -188,15 +217,18 @@ class LedgerEntry(models.Model):
 class ReconciliationMismatch(models.Model):
     """A difference found by `reconcile` between the ledger and the remedies' states."""
 
-    day = models.DateField(db_index=True)
-    remedy = models.ForeignKey(Remedy, null=True, on_delete=models.CASCADE, related_name="+")
-    problem = models.CharField(max_length=64)
-    detail = models.TextField(blank=True)
-    found_at = models.DateTimeField(default=timezone.now)
+    day = models.DateField(db_index=True, verbose_name=_("day"))
+    remedy = models.ForeignKey(
+        Remedy, null=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("remedy")
+    )
+    problem = models.CharField(max_length=64, verbose_name=_("problem"))
+    detail = models.TextField(blank=True, verbose_name=_("detail"))
+    found_at = models.DateTimeField(default=timezone.now, verbose_name=_("found at"))
 
     class Meta:
         ordering = ["-found_at"]
-        verbose_name_plural = "reconciliation mismatches"
+        verbose_name = _("reconciliation mismatch")
+        verbose_name_plural = _("reconciliation mismatches")
 
     def __str__(self):
         return f"{self.day}: {self.problem}"

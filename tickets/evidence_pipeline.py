@@ -135,7 +135,9 @@ def _record(item, processed: ProcessedImage):
 def flag_reused_screenshot(item):
     """Flag the ticket for agents when the same picture is on another ticket (never told to the applicant)."""
     reused = (
-        Evidence.objects.filter(sha256=item.sha256, state=Evidence.State.READY).exclude(ticket=item.ticket_id)
+        Evidence.objects.filter(sha256=item.sha256, state=Evidence.State.READY)
+        .exclude(ticket=item.ticket_id)
+        .exclude(source=Evidence.Source.STAFF)
     ).exists()
     if reused:
         Ticket.objects.filter(pk=item.ticket_id, possible_duplicate=False).update(possible_duplicate=True)

@@ -22,6 +22,7 @@ SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
     "notifications.add_cannedreply",
     "notifications.change_cannedreply",
     "notifications.delete_cannedreply",
+    "notifications.view_satisfactionsurvey",
     "refunds.view_ledgerentry",
     "refunds.view_reconciliationmismatch",
 ]

@@ -98,38 +98,53 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     the permission check, the log and the outbox.
     """
 
-    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
-    tracking_token = models.CharField(max_length=64, default=new_tracking_token, editable=False)
-    state = FSMField(default=State.REPORTED, choices=State.choices, protected=True)
-    category = models.CharField(max_length=32, choices=Category.choices)
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ID)
+    reference = models.CharField(
+        max_length=12, unique=True, default=new_reference, editable=False, verbose_name=_("reference")
+    )
+    tracking_token = models.CharField(
+        max_length=64, default=new_tracking_token, editable=False, verbose_name=_("tracking token")
+    )
+    state = FSMField(default=State.REPORTED, choices=State.choices, protected=True, verbose_name=_("state"))
+    category = models.CharField(max_length=32, choices=Category.choices, verbose_name=_("category"))
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, default=Channel.WEB, verbose_name=_("channel")
+    )
+    language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.ID, verbose_name=_("language")
+    )
 
     # The applicant (personal data: see erase_personal_data).
-    full_name = models.CharField(max_length=200, blank=True)
+    full_name = models.CharField(max_length=200, blank=True, verbose_name=_("full name"))
     nik = models.CharField("NIK", max_length=16, blank=True)
-    email = models.EmailField(blank=True)
-    whatsapp = models.CharField(max_length=20, blank=True)
-    platform_account_email = models.EmailField(blank=True)
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    whatsapp = models.CharField(max_length=20, blank=True, verbose_name=_("WhatsApp"))
+    platform_account_email = models.EmailField(blank=True, verbose_name=_("platform account"))
     preferred_channel = models.CharField(
-        max_length=16, choices=PreferredChannel.choices, default=PreferredChannel.WHATSAPP
+        max_length=16,
+        choices=PreferredChannel.choices,
+        default=PreferredChannel.WHATSAPP,
+        verbose_name=_("preferred channel"),
     )
-    description = models.TextField(blank=True, max_length=2000)
-    consent_at = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True, max_length=2000, verbose_name=_("description"))
+    consent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consent given at"))
 
     # stamp_failed
-    quota_lost = models.PositiveIntegerField(null=True, blank=True)
-    document_name = models.CharField(max_length=255, blank=True)
-    attempted_at = models.DateTimeField(null=True, blank=True)
+    quota_lost = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("stamps lost"))
+    document_name = models.CharField(max_length=255, blank=True, verbose_name=_("document"))
+    attempted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("attempted at"))
 
     # paid_not_credited
-    order_id = models.CharField(max_length=100, blank=True)
-    amount_paid = models.PositiveBigIntegerField(null=True, blank=True)
-    payment_channel = models.CharField(max_length=100, blank=True)
-    remedy_preference = models.CharField(max_length=8, choices=RemedyPreference.choices, blank=True)
-    payout_method = models.CharField(max_length=8, choices=PayoutMethod.choices, blank=True)
-    payout_account = models.CharField(max_length=64, blank=True)
-    payout_name = models.CharField(max_length=200, blank=True)
+    order_id = models.CharField(max_length=100, blank=True, verbose_name=_("order"))
+    amount_paid = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("amount paid"))
+    payment_channel = models.CharField(max_length=100, blank=True, verbose_name=_("payment channel"))
+    remedy_preference = models.CharField(
+        max_length=8, choices=RemedyPreference.choices, blank=True, verbose_name=_("remedy wanted")
+    )
+    payout_method = models.CharField(
+        max_length=8, choices=PayoutMethod.choices, blank=True, verbose_name=_("payout method")
+    )
+    payout_account = models.CharField(max_length=64, blank=True, verbose_name=_("payout account"))
+    payout_name = models.CharField(max_length=200, blank=True, verbose_name=_("payout name"))
 
     # Handling
     assigned_to = models.ForeignKey(
@@ -139,25 +154,38 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,  # (assigned_to, state) below serves every lookup
+        verbose_name=_("assigned to"),
     )
-    possible_duplicate = models.BooleanField(default=False)
+    possible_duplicate = models.BooleanField(default=False, verbose_name=_("possible duplicate"))
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    state_changed_at = models.DateTimeField(default=timezone.now)
-    last_inbound_at = models.DateTimeField(null=True, blank=True)
-    info_reminder_sent_at = models.DateTimeField(null=True, blank=True)
-    erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("reported at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    state_changed_at = models.DateTimeField(default=timezone.now, verbose_name=_("state changed at"))
+    last_inbound_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last WhatsApp message at"))
+    # The applicant wrote (any channel) since the assignee last opened the ticket: the console's marker.
+    applicant_replied_at = models.DateTimeField(null=True, blank=True, verbose_name=_("applicant replied at"))
+    info_reminder_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reminder sent at"))
+    erased_at = models.DateTimeField(null=True, blank=True, verbose_name=_("erased at"))
     erasure_requested_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("The applicant asked for erasure; carried out after the remedy")
+        null=True,
+        blank=True,
+        help_text=_("The applicant asked for erasure; carried out after the remedy"),
+        verbose_name=_("erasure requested at"),
     )
 
     objects = TicketQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         indexes = [
             models.Index(fields=["state", "created_at"]),
             models.Index(fields=["assigned_to", "state"]),
@@ -176,6 +204,11 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
                 fields=["created_at"],
                 condition=models.Q(possible_duplicate=True),
                 name="ticket_possible_dup_idx",
+            ),
+            models.Index(
+                fields=["assigned_to", "applicant_replied_at"],
+                condition=models.Q(applicant_replied_at__isnull=False),
+                name="ticket_replied_idx",
             ),
             # Exact keys only: plain btree indexes (db_index would add a LIKE index to each on PostgreSQL).
             models.Index(fields=["nik"], name="ticket_nik_idx"),
@@ -502,20 +535,29 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
 class TicketTransition(models.Model):
     """Append-only log of every state change: who, when, from, to, and the note."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="transitions")
-    name = models.CharField(max_length=32)
-    source = models.CharField(max_length=32)
-    target = models.CharField(max_length=32)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("ticket")
     )
-    actor_kind = models.CharField(max_length=16)  # staff, applicant, system
-    note = models.TextField(blank=True)
-    public_note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    name = models.CharField(max_length=32, verbose_name=_("transition"))
+    source = models.CharField(max_length=32, verbose_name=_("from"))
+    target = models.CharField(max_length=32, verbose_name=_("to"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    actor_kind = models.CharField(max_length=16, verbose_name=_("by (kind)"))  # staff, applicant, system
+    note = models.TextField(blank=True, verbose_name=_("note"))
+    public_note = models.TextField(blank=True, verbose_name=_("note for the applicant"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("transition")
+        verbose_name_plural = _("transition log")
         indexes = [models.Index(fields=["ticket", "created_at"]), models.Index(fields=["name", "created_at"])]
 
     def __str__(self):
@@ -533,8 +575,10 @@ class TicketTransition(models.Model):
 class SerialNumber(models.Model):
     """An e-meterai serial number named by a ticket; indexed to spot duplicates and to search."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="serials")
-    value = models.CharField(max_length=22)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="serials", verbose_name=_("ticket")
+    )
+    value = models.CharField(max_length=22, verbose_name=_("serial number"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket", "value"], name="unique_serial_per_ticket")]
@@ -564,28 +608,43 @@ class Evidence(models.Model):
         UPLOAD = "upload", _("Upload")
         WHATSAPP = "whatsapp", _("WhatsApp")
         EMAIL = "email", _("Email")
+        STAFF = "staff", _("Sent by staff")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="evidence")
-    message = models.ForeignKey(
-        "notifications.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence"
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("ticket")
     )
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
-    file = models.FileField(upload_to=evidence_path, max_length=255)
-    thumbnail = models.FileField(upload_to=evidence_path, max_length=255, blank=True)
-    content_type = models.CharField(max_length=32)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    size_bytes = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
-    original_name = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.READY)
+    message = models.ForeignKey(
+        "notifications.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="evidence",
+        verbose_name=_("message"),
+    )
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.UPLOAD, verbose_name=_("source")
+    )
+    file = models.FileField(upload_to=evidence_path, max_length=255, verbose_name=_("file"))
+    thumbnail = models.FileField(
+        upload_to=evidence_path, max_length=255, blank=True, verbose_name=_("thumbnail")
+    )
+    content_type = models.CharField(max_length=32, verbose_name=_("content type"))
+    width = models.PositiveIntegerField(verbose_name=_("width"))
+    height = models.PositiveIntegerField(verbose_name=_("height"))
+    size_bytes = models.PositiveIntegerField(verbose_name=_("size in bytes"))
+    sha256 = models.CharField(max_length=64, verbose_name=_("SHA-256"))
+    original_name = models.CharField(max_length=255, blank=True, verbose_name=_("file name"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
+    state = models.CharField(
+        max_length=8, choices=State.choices, default=State.READY, verbose_name=_("state")
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)  # a worker started processing it
     attempts = models.PositiveSmallIntegerField(default=0)  # workers that claimed it while pending
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name_plural = "evidence"
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
         indexes = [
             models.Index(fields=["sha256"], name="evidence_sha256_idx"),
             models.Index(

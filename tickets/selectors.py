@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import OPEN_STATES, Evidence, SerialNumber, State, Ticket, TicketTransition
 from tickets.validators import normalize_whatsapp
@@ -49,6 +50,43 @@ def sla_ok_q(now=None):
     for state, hours in settings.SLA_HOURS.items():
         condition |= Q(state=state, state_changed_at__gte=now - timedelta(hours=hours))
     return condition
+
+
+# --- the agent's saved views --------------------------------------------------------------------
+
+# name -> (label, whether the view lists oldest first). `queue` is the console's default.
+QUEUE_VIEWS = {
+    "queue": (_("My queue"), True),
+    "mine": (_("Mine"), True),
+    "unassigned": (_("Unassigned"), True),
+    "waiting": (_("Waiting on me"), True),
+    "replied": (_("Applicant replied"), True),
+    "sla": (_("SLA breached"), True),
+    "all": (_("All tickets"), False),
+}
+
+# States in which the next step is the assigned agent's own.
+AGENT_TURN_STATES = [State.REPORTED, State.IN_REVIEW]
+
+
+def queue_view_q(view, user, now=None):
+    """The filter of a saved view for `user`; None for an unknown view (or `all`)."""
+    mine, nobody = Q(assigned_to=user), Q(assigned_to=None)
+    open_ = Q(state__in=OPEN_STATES)
+    replied = Q(applicant_replied_at__isnull=False)
+    return {
+        "queue": open_ & (mine | nobody),
+        "mine": open_ & mine,
+        "unassigned": open_ & nobody,
+        "waiting": mine & (Q(state__in=AGENT_TURN_STATES) | replied),
+        "replied": replied & (mine | nobody),
+        "sla": open_ & sla_breached_q(now),
+    }.get(view)
+
+
+def replies_waiting(user):
+    """How many of the user's tickets (or unassigned ones) the applicant wrote on since they were opened."""
+    return Ticket.objects.filter(queue_view_q("replied", user)).count()
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -138,14 +176,15 @@ def related_tickets(ticket, limit=50):
     subqueries would make PostgreSQL read the whole ticket table.
     """
     serials = SerialNumber.objects.filter(ticket=ticket).values("value")
-    hashes = Evidence.objects.filter(ticket=ticket, state=Evidence.State.READY).values("sha256")
+    applicants = Evidence.objects.exclude(source=Evidence.Source.STAFF)
+    hashes = applicants.filter(ticket=ticket, state=Evidence.State.READY).values("sha256")
     ids = set(
         SerialNumber.objects.filter(value__in=serials)
         .exclude(ticket=ticket)
         .values_list("ticket_id", flat=True)[:limit]
     )
     ids |= set(
-        Evidence.objects.filter(sha256__in=hashes)
+        applicants.filter(sha256__in=hashes)
         .exclude(ticket=ticket)
         .values_list("ticket_id", flat=True)[:limit]
     )

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from desk.console.charts import bar_chart, hbar_chart
+from notifications import satisfaction
 from refunds import selectors as remedy_selectors
 from tickets import roles, selectors
 
@@ -63,6 +64,16 @@ def _compute_tables():
             [_("Day"), _("Stamps restored"), _("Rupiah refunded")],
             [(day.isoformat(), stamps, rupiah) for day, stamps, rupiah in ledger],
         ),
+        "csat-weekly": (
+            _("Satisfaction (CSAT) per week"),
+            [_("Week of"), _("Answers"), _("Average rating (1-5)")],
+            [(week.isoformat(), answers, average) for week, answers, average in satisfaction.per_week()],
+        ),
+        "csat-agents": (
+            _("Satisfaction (CSAT) per agent, last 12 weeks"),
+            [_("Agent"), _("Answers"), _("Average rating (1-5)")],
+            satisfaction.per_agent(),
+        ),
     }
 
 
@@ -74,6 +85,12 @@ def _charts(tables):
         if slug in ("daily", "ledger"):
             labels = [label[5:] for label in labels]  # MM-DD
             every = 5
+        if slug == "csat-agents":  # the average per agent; the answers are in the table
+            charts[slug] = [hbar_chart(labels, [row[2] for row in rows], title=title)]
+            continue
+        if slug == "csat-weekly":
+            charts[slug] = [bar_chart(labels, [(headings[2], [row[2] for row in rows])], title=title)]
+            continue
         if slug in ("states", "sla"):
             charts[slug] = [hbar_chart(labels, [row[1] for row in rows], title=title)]
             continue

@@ -8,6 +8,7 @@ API and the tasks call) and tells the agent the outcome with Django's messages f
 import string
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -25,9 +26,10 @@ from django.views.decorators.http import require_POST
 from notifications import services as notifications
 from notifications.models import CannedReply, MessageChannel
 from tickets import roles, selectors, services, workflow
+from tickets.evidence import EvidenceError, check_image, process_image
 from tickets.exceptions import WorkflowError
 from tickets.links import tracking_url
-from tickets.models import Category, State, Ticket
+from tickets.models import Category, Evidence, State, Ticket
 from tickets.services.assisted import COMPLETABLE_STATES
 
 
@@ -160,8 +162,14 @@ def fill_placeholders(text, ticket):
 def canned_replies(ticket):
     replies = []
     for reply in CannedReply.objects.filter(active=True).order_by("title"):
-        body = reply.body_en if ticket.language == "en" else reply.body_id
-        replies.append({"id": reply.pk, "title": reply.title, "body": fill_placeholders(body, ticket)})
+        replies.append(
+            {
+                "id": reply.pk,
+                "title": reply.title,
+                "body": fill_placeholders(reply.body_for(ticket.language), ticket),
+                "transition": transition_label(reply.transition) if reply.transition else "",
+            }
+        )
     return replies
 
 
@@ -190,6 +198,8 @@ def _back(ticket):
 
 def ticket_page(request, model_admin, pk):
     ticket = _ticket_or_404(request, pk)
+    replied = ticket.applicant_replied_at
+    services.mark_reply_seen(ticket=ticket, user=request.user)
     remedy = ticket.current_remedy
     context = {
         **model_admin.admin_site.each_context(request),
@@ -197,13 +207,14 @@ def ticket_page(request, model_admin, pk):
         "title": f"{ticket.reference} · {ticket.full_name}",
         "subtitle": None,
         "ticket": ticket,
+        "applicant_replied_at": replied,
         "original": ticket,
         "remedy": remedy,
         "sla_due": selectors.sla_due(ticket),
         "sla": sla_badge(ticket),
         "state_badge": state_badge(ticket),
         "serials": list(ticket.serials.values_list("value", flat=True)),
-        "evidence": list(ticket.evidence.all()),
+        "evidence": list(ticket.evidence.exclude(source=Evidence.Source.STAFF)),
         "thread": selectors.conversation(ticket),
         "log": selectors.transition_log(ticket),
         "state_labels": dict(State.choices),
@@ -236,12 +247,31 @@ def transition(request, pk, name):
     except WorkflowError as exc:
         _refused(request, label, exc)
     else:
+        ticket.refresh_from_db(fields=["state"])  # work after commit (an applied remedy) may have moved it
         messages.success(
             request,
             gettext("%(action)s: done. The ticket is now “%(state)s”.")
             % {"action": label, "state": ticket.get_state_display()},
         )
     return _back(ticket)
+
+
+def _reply_image(request):
+    """The image attached to a reply, checked and re-encoded as evidence is; None when there is none."""
+    upload = request.FILES.get("image")
+    if upload is None:
+        return None
+    check_image(upload, max_bytes=settings.EVIDENCE_MAX_BYTES, max_pixels=settings.EVIDENCE_MAX_PIXELS)
+    upload.seek(0)
+    return process_image(upload.read())
+
+
+def _macro_params(spec, body, title):
+    """A macro's text is the transition's message to the applicant when it has one, else its log note."""
+    public = spec.declaration.public
+    if public and public != "note":
+        return {public: body, "note": title}, True
+    return {"note": title}, False
 
 
 @require_POST
@@ -252,10 +282,11 @@ def reply(request, pk):
     channel = request.POST.get("channel", "")
     body = (request.POST.get("body") or "").strip()
     canned = request.POST.get("canned", "")
-    if not body and canned.isdigit():
-        found = CannedReply.objects.filter(pk=int(canned), active=True).first()
-        if found is not None:
-            body = fill_placeholders(found.body_en if ticket.language == "en" else found.body_id, ticket)
+    macro = None
+    if canned.isdigit():
+        macro = CannedReply.objects.filter(pk=int(canned), active=True).first()
+        if macro is not None and not body:
+            body = fill_placeholders(macro.body_for(ticket.language), ticket)
     allowed = dict(reply_channels(ticket))
     if channel not in allowed:
         messages.error(request, gettext("Reply: choose a channel this applicant can be reached on."))
@@ -265,16 +296,53 @@ def reply(request, pk):
         messages.error(request, gettext("Reply: this applicant's personal data was erased."))
     else:
         try:
+            image = _reply_image(request)
+        except EvidenceError as exc:
+            messages.error(request, gettext("Reply: the image was refused: %(why)s") % {"why": exc.message})
+            return _back(ticket)
+        transition = workflow.spec(macro.transition) if macro is not None and macro.transition else None
+        try:
             with transaction.atomic():
-                notifications.send_reply(ticket=ticket, author=request.user, channel=channel, body=body)
+                told = _send_with_macro(request, ticket, channel, body, image, transition, macro)
         except WorkflowError as exc:
             _refused(request, gettext("Reply"), exc)
             return _back(ticket)
-        if channel == MessageChannel.NOTE:
+        if transition is not None:
+            ticket.refresh_from_db()
+            messages.success(
+                request,
+                gettext("%(action)s: done, with the reply. The ticket is now “%(state)s”.")
+                % {"action": transition.declaration.label, "state": ticket.get_state_display()},
+            )
+        elif channel == MessageChannel.NOTE:
             messages.success(request, gettext("Internal note added."))
-        else:
+        if not told and channel != MessageChannel.NOTE:
             messages.success(request, gettext("Reply queued on %(channel)s.") % {"channel": allowed[channel]})
     return _back(ticket)
+
+
+def _send_with_macro(request, ticket, channel, body, image, transition, macro):
+    """Send the reply, then fire the macro's transition, in one transaction: both happen or neither.
+
+    Returns whether the transition itself told the applicant (its message carried the reply's text)."""
+    if transition is None:
+        notifications.send_reply(ticket=ticket, author=request.user, channel=channel, body=body, image=image)
+        return False
+    params, carries_text = _macro_params(transition, body, macro.title)
+    if not carries_text:
+        notifications.send_reply(ticket=ticket, author=request.user, channel=channel, body=body, image=image)
+    services.perform_transition(ticket=ticket, name=transition.name, actor=request.user, params=params)
+    if carries_text and image is not None:
+        told = notifications.latest_notification(
+            ticket=ticket, event=transition.declaration.tells_applicant, channel=channel
+        )
+        if told is None:  # an internal note, or a channel the notification did not use
+            notifications.send_reply(
+                ticket=ticket, author=request.user, channel=channel, body=body, image=image
+            )
+        else:
+            notifications.attach_image(message=told, image=image)
+    return carries_text
 
 
 @require_POST

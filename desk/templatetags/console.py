@@ -8,8 +8,9 @@ from django.db.models import Max, Min
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from tickets import roles
+from tickets import roles, selectors, workflow
 
 register = template.Library()
 
@@ -93,3 +94,36 @@ def console_links(context):
         "show": roles.is_agent(None, user) or roles.is_supervisor(None, user),
         "supervisor": user.is_superuser or roles.is_supervisor(None, user),
     }
+
+
+@register.inclusion_tag("admin/tickets/replies_badge.html", takes_context=True)
+def replies_badge(context):
+    """In the console's header: how many of my (or unassigned) tickets the applicant wrote on, unread."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not roles.is_agent(None, user):
+        return {"count": 0}
+    return {"count": selectors.replies_waiting(user)}
+
+
+# Log entries that are not workflow transitions.
+LOG_STEPS = {
+    "report": _lazy("Report received"),
+    "erasure_requested": _lazy("Erasure requested"),
+    "erase_personal_data": _lazy("Personal data erased"),
+}
+
+
+@register.filter
+def transition_label(name):
+    """A logged transition in the words its declaration gives it (never `start_review`)."""
+    found = workflow.spec(name)
+    return found.declaration.label if found else LOG_STEPS.get(name, name)
+
+
+ACTOR_KINDS = {"system": _lazy("system"), "applicant": _lazy("applicant"), "staff": _lazy("staff")}
+
+
+@register.filter
+def actor_label(kind):
+    return ACTOR_KINDS.get(kind, kind)

@@ -184,7 +184,9 @@ def test_next_ticket_with_an_empty_queue_says_so(as_alice):
 def test_erase_action_on_the_list(as_alice):
     ticket = ticket_in_state(State.CLOSED, nik="3171010101900555")
     response = as_alice.post(
-        LIST, {"action": "erase_personal_data_action", "_selected_action": [ticket.pk]}, follow=True
+        LIST + "?view=all",
+        {"action": "erase_personal_data_action", "_selected_action": [ticket.pk]},
+        follow=True,
     )
     assert response.status_code == 200
     ticket.refresh_from_db()

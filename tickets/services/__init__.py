@@ -9,7 +9,13 @@
 - `assisted`: a report an agent takes for a caller, and a message-opened ticket completed into one.
 """
 
-from tickets.services.assignment import assign, claim_next, send_info_reminder
+from tickets.services.assignment import (
+    assign,
+    claim_next,
+    flag_applicant_reply,
+    mark_reply_seen,
+    send_info_reminder,
+)
 from tickets.services.assisted import complete_report, open_for_caller
 from tickets.services.erasure import REDACTED, erase_personal_data
 from tickets.services.reports import (
@@ -43,9 +49,11 @@ __all__ = [
     "delete_files",
     "erase_personal_data",
     "find_original",
+    "flag_applicant_reply",
     "fire",
     "lock_ticket",
     "open_for_caller",
+    "mark_reply_seen",
     "perform_transition",
     "processed_images",
     "required_text",

@@ -23,6 +23,29 @@ def assign(*, ticket, actor, assignee):
     return locked
 
 
+def flag_applicant_reply(*, ticket):
+    """The applicant wrote on any channel: the console marks the ticket until its agent opens it."""
+    now = timezone.now()
+    Ticket.objects.filter(pk=ticket.pk).update(applicant_replied_at=now)
+    ticket.applicant_replied_at = now
+
+
+def mark_reply_seen(*, ticket, user):
+    """Clear the "applicant replied" marker when the assignee (or any agent, if nobody is) opens the ticket.
+
+    Returns whether the marker was cleared. One conditional update: no lock, no lost write."""
+    if ticket.applicant_replied_at is None or not roles.is_agent(ticket, user):
+        return False
+    if ticket.assigned_to_id not in (None, user.pk):
+        return False
+    cleared = Ticket.objects.filter(pk=ticket.pk, applicant_replied_at=ticket.applicant_replied_at).update(
+        applicant_replied_at=None
+    )
+    if cleared:
+        ticket.applicant_replied_at = None
+    return bool(cleared)
+
+
 def claim_next(*, actor):
     """Give the agent the oldest unassigned reported ticket; never the same one to two agents.
 

@@ -15,6 +15,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         accounts = demo.ensure_accounts()
+        canned = demo.ensure_canned_replies()
+        self.stdout.write(f"Canned replies and macros: {canned} created.")
         if demo.demo_exists():
             self.stdout.write("Demo tickets exist already; accounts refreshed.")
         else:
