@@ -42,7 +42,12 @@ class Remedy(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remedies_proposed"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="remedies_proposed",
+        help_text=_("Empty: proposed by the system, the platform's record confirming the claim"),
     )
     proposed_at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
