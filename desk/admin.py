@@ -16,10 +16,12 @@ from django.utils.translation import gettext_lazy as _
 
 from desk.console import ticket_page as console
 from desk.console.ticket_page import erasure_waits_message, sla_badge, state_badge
+from desk.console.verification import outcome_badge, verification_or_none
 from tickets import selectors, services
 from tickets.exceptions import WorkflowError
 from tickets.masking import mask_nik
 from tickets.models import State, Ticket
+from verification.models import Outcome
 
 SHORT_CATEGORY = {
     "stamp_failed": _("Stamping failed"),
@@ -85,6 +87,21 @@ class DuplicateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VerificationFilter(admin.SimpleListFilter):
+    title = _("platform verification")
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return [*Outcome.choices, ("duplicate", _("Same serial number or order as another ticket"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in Outcome.values:
+            return queryset.filter(verification__outcome=self.value())
+        if self.value() == "duplicate":
+            return queryset.filter(verification__duplicate_of__isnull=False)
+        return queryset
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = [
@@ -96,16 +113,25 @@ class TicketAdmin(admin.ModelAdmin):
         "sla_column",
         "assigned_to",
         "duplicate_column",
+        "verification_column",
     ]
     list_display_links = ["reference"]
-    list_filter = ["state", "category", AssigneeFilter, SlaFilter, "channel", DuplicateFilter]
+    list_filter = [
+        "state",
+        "category",
+        VerificationFilter,
+        AssigneeFilter,
+        SlaFilter,
+        "channel",
+        DuplicateFilter,
+    ]
     search_fields = ["reference"]  # shows the box; get_search_results decides which index to use
     search_help_text = _(
         "Reference, NIK, WhatsApp number (any spelling), email, serial number, or the start of a name."
     )
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
-    list_select_related = ["assigned_to"]
+    list_select_related = ["assigned_to", "verification"]
     list_per_page = 50
     show_full_result_count = False
     paginator = CappedCountPaginator
@@ -142,6 +168,10 @@ class TicketAdmin(admin.ModelAdmin):
         if ticket.possible_duplicate:
             return format_html('<span class="dup">{}</span>', gettext("possible"))
         return ""
+
+    @admin.display(description=_("platform"))
+    def verification_column(self, ticket):
+        return outcome_badge(verification_or_none(ticket))
 
     # --- search and permissions -----------------------------------------------------------------
 
