@@ -71,6 +71,11 @@ def may_propose(ticket, actor):
     return ticket.state == "in_review" and is_agent(ticket, actor)
 
 
+# People may fire it from these states only: elsewhere they are refused for the state (409), as for
+# any transition, not for the permission (services.check_transition).
+may_propose.people_from = ("in_review",)
+
+
 def may_confirm(ticket, actor):
     """The applicant confirms; the system after the waiting period; an agent on the applicant's word."""
     return actor is APPLICANT or actor is SYSTEM or is_agent(ticket, actor)

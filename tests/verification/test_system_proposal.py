@@ -6,7 +6,7 @@ from refunds.models import Remedy, RemedyState
 from tests.verification.conftest import ACCOUNT, serial, stamp_ticket
 from tests.verification.test_outcomes import verify
 from tickets import services as tickets
-from tickets.exceptions import TransitionForbidden
+from tickets.exceptions import TransitionForbidden, TransitionNotAllowed
 from tickets.models import State
 from verification.models import Outcome, Verification
 
@@ -60,5 +60,5 @@ def test_a_system_proposal_sent_back_is_not_made_again(proposed, sam):
 
 def test_an_agent_cannot_propose_from_reported(platform, alice):
     ticket = stamp_ticket(serial(8))
-    with pytest.raises(TransitionForbidden):
+    with pytest.raises(TransitionNotAllowed):
         tickets.fire("propose_remedy", ticket=ticket, actor=alice, quantity=1)
