@@ -51,7 +51,7 @@ ORDER_CONTRADICTIONS = {
 }
 
 
-def judge_order(*, record, account, wants_money):
+def judge_order(*, record, account, wants_money, claimed_amount=None):
     snapshot = {"order": record}
     if record is None:
         return Judgement(Outcome.UNKNOWN, Reason.NO_RECORD, snapshot)
@@ -67,8 +67,10 @@ def judge_order(*, record, account, wants_money):
     if quantity <= 0 or missing <= 0:
         return Judgement(Outcome.CONTRADICTED, Reason.ALREADY_CREDITED, snapshot)
     judgement = Judgement(Outcome.CONFIRMED, Reason.ORDER_NOT_CREDITED, snapshot)
-    if wants_money:  # the rupiah of the stamps never credited
+    if wants_money:  # the rupiah of the stamps never credited, never more than the applicant claims
         judgement.amount = _int(record.get("amount")) * missing // quantity
+        if claimed_amount:
+            judgement.amount = min(judgement.amount, claimed_amount)
     else:
         judgement.quantity = missing
     return judgement

@@ -119,7 +119,10 @@ def consult(ticket, serials, source):
         stampings = {serial: source.stamping(serial) for serial in serials}
         return rules.judge_stampings(stampings=stampings, account=account)
     return rules.judge_order(
-        record=source.order(ticket.order_id), account=account, wants_money=ticket.wants_money_refund()
+        record=source.order(ticket.order_id),
+        account=account,
+        wants_money=ticket.wants_money_refund(),
+        claimed_amount=ticket.amount_paid,
     )
 
 

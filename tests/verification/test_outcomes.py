@@ -127,6 +127,13 @@ def test_a_paid_order_never_credited_is_proposed_as_the_money_paid_when_the_appl
     )
 
 
+def test_a_money_refund_is_never_more_than_the_applicant_claims(platform):
+    platform.add_order("ORD-1", ACCOUNT, amount=100_000, quantity=10, quota_credited=0)
+    ticket = order_ticket("ORD-1", money=True, amount_paid=80_000)
+    verify(ticket)
+    assert Remedy.objects.get(ticket=ticket).amount == 80_000
+
+
 def test_no_record_on_the_platform_is_unknown(platform):
     platform.add_stamping(serial(1), ACCOUNT)
     ticket = stamp_ticket(serial(1), serial(2))
