@@ -22,6 +22,7 @@ from verification import services
 from verification.models import OPEN_OUTCOMES, OrderStatus, PlatformOrder, PlatformStamping, StampingStatus
 
 BATCH = 2000
+ROWS_PER_STATEMENT = 500  # 500 rows x 9 columns stay far below SQLite's limit of 32,766 parameters
 MAX_REPORTED_ERRORS = 1000
 SERIAL_NUMBER = re.compile(r"^[0-9A-Z]{22}$")
 
@@ -164,15 +165,15 @@ class Kind:
     parse: object
     times: tuple[int, ...]  # positions of the time columns
 
-    def upsert_sql(self):
-        """INSERT ... ON CONFLICT (key) DO UPDATE: the same statement on PostgreSQL and SQLite."""
+    def upsert_sql(self, rows):
+        """INSERT ... VALUES (...), ... ON CONFLICT (key) DO UPDATE: the same on PostgreSQL and SQLite."""
         quote = connection.ops.quote_name
         names = [*self.columns, "loaded_at"]
         updated = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in names[1:])
+        values = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * rows)
         return (
             f"INSERT INTO {quote(self.model._meta.db_table)} ({', '.join(quote(name) for name in names)}) "
-            f"VALUES ({', '.join(['%s'] * len(names))}) "
-            f"ON CONFLICT ({quote(self.columns[0])}) DO UPDATE SET {updated}"
+            f"VALUES {values} ON CONFLICT ({quote(self.columns[0])}) DO UPDATE SET {updated}"
         )
 
 
@@ -251,7 +252,7 @@ def _batches(reader, kind, result):
 def _store(kind, batch):
     """Upsert one batch; the ids of tickets it may settle (pending or unknown, naming its keys).
 
-    One `executemany` of INSERT ... ON CONFLICT DO UPDATE, the equivalent of
+    Multi-row INSERT ... ON CONFLICT DO UPDATE statements, the equivalent of
     `bulk_create(update_conflicts=True)` without building a model instance per row.
     """
     adapt = connection.ops.adapt_datetimefield_value
@@ -263,7 +264,9 @@ def _store(kind, batch):
     ]
     keys = [record[0] for record in batch]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(kind.upsert_sql(), rows)
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            cursor.execute(kind.upsert_sql(len(chunk)), [value for row in chunk for value in row])
     if kind.name == "stamping":
         touched = SerialNumber.objects.filter(
             value__in=keys, ticket__verification__outcome__in=OPEN_OUTCOMES
