@@ -99,6 +99,8 @@ def verify_ticket(*, ticket_id, source=None, now=None):
     """
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is None or not needs_verification(ticket):
+        # erased since, or its claim is gone: the sweep must not pick it up again
+        Verification.objects.filter(ticket_id=ticket_id).update(next_attempt_at=None)
         return None
     verification, _created = Verification.objects.get_or_create(ticket=ticket)
     if verification.outcome not in OPEN_OUTCOMES:

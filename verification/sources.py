@@ -4,7 +4,7 @@ Each answers the platform's record as a dict (the API's JSON shape) or None when
 raises `PlatformUnavailable` when the platform did not answer (5xx, 429, a timeout): the caller keeps
 the outcome unknown and tries again later, after `retry_after` seconds when the platform said so.
 `ExportRecords` reads the exports loaded with `import_platform_records`; `HttpRecords` asks the API
-(`QUOTA_GATEWAY=http`) and falls back to the loaded exports while the API is down.
+(`QUOTA_GATEWAY=http`) and falls back to the loaded exports while the API is down or has no record.
 """
 
 from urllib.parse import quote
@@ -55,13 +55,16 @@ class HttpRecords:
         return self._get("orders", order_id, "order")
 
     def _get(self, collection, key, kind):
+        """The API's record; a loaded export's when the API has none or is down (None: nobody has one)."""
+        fallback = getattr(self.fallback, kind) if self.fallback else (lambda key: None)
         try:
-            return self._fetch(f"{self.base_url}/v1/{collection}/{quote(str(key), safe='')}")
+            found = self._fetch(f"{self.base_url}/v1/{collection}/{quote(str(key), safe='')}")
         except PlatformUnavailable:
-            found = getattr(self.fallback, kind)(key) if self.fallback else None
+            found = fallback(key)
             if found is None:
                 raise
             return found
+        return found if found is not None else fallback(key)
 
     def _fetch(self, url):
         try:

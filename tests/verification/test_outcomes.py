@@ -213,6 +213,27 @@ def test_a_platform_down_falls_back_to_the_loaded_exports(platform):
     assert verify(stamp_ticket(serial(1))).outcome == Outcome.CONFIRMED
 
 
+def test_a_record_the_api_lacks_is_taken_from_the_loaded_exports(platform):
+    from verification.models import PlatformStamping
+
+    PlatformStamping.objects.create(serial_number=serial(1), account=ACCOUNT, status="refund")
+    assert verify(stamp_ticket(serial(1))).outcome == Outcome.CONFIRMED
+    assert platform.requests[0].path == f"/v1/stampings/{serial(1)}"
+
+
+def test_an_erased_ticket_is_verified_no_more(platform):
+    from django.utils import timezone
+
+    from verification.models import Verification
+
+    ticket = stamp_ticket(serial(1))
+    Verification.objects.create(ticket=ticket, next_attempt_at=timezone.now())
+    ticket.__class__.objects.filter(pk=ticket.pk).update(erased_at=timezone.now())
+    assert verify(ticket) is None
+    assert services.due() == []
+    assert platform.requests == []
+
+
 def test_the_embedded_ledger_gateway_answers_from_the_loaded_exports_only(settings):
     from verification.models import PlatformStamping
 
