@@ -7,8 +7,10 @@ import logging
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
+
+from desk.errors import error_json_response
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +31,11 @@ class DatabaseUnavailableMiddleware:
             return None
         log.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
         message = _("The service is briefly unavailable. Please try again in a moment.")
+        retry_after = settings.DATABASE_RETRY_AFTER_SECONDS
         if request.path.startswith("/api/"):
-            response = JsonResponse({"errors": {"non_field_errors": [message]}}, status=503)
-        else:
-            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(settings.DATABASE_RETRY_AFTER_SECONDS)
+            return error_json_response(503, detail=message, retry_after=retry_after)
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(retry_after)
         return response
 
 

@@ -1,42 +1,24 @@
-"""drf-spectacular post-processing: what every operation can answer besides its success, and which
-fields each report category requires.
+"""The OpenAPI schema: what every operation can answer besides its success, and which fields each
+report category requires.
 
-Views document their own answers (`extend_schema(responses=...)`); these hooks add, once for all, the
+Views document their own answers (`extend_schema(responses=...)`); `AutoSchema` adds, once for all, the
 answers that come from the framework around them: 503 while the database is unreachable
 (config.middleware), 403 from authentication and permissions, 404 for an unknown path parameter, 400 for
-a body or query that does not parse, 415 for a content type no parser takes.
+a body or query that does not parse, 415 for a content type no parser takes. Every error answer is
+`desk.errors.ErrorSerializer` (the `Error` component), the shape `desk.errors` gives every refusal.
 """
 
-ERROR_ANSWER = {
-    "type": "object",
-    "description": 'An error: `{"errors": {"field": ["message", ...]}}`, or `{"detail": "message"}`.',
-    "properties": {
-        "errors": {"type": "object", "additionalProperties": True},
-        "detail": {"type": "string"},
-    },
-}
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
+
+from desk.errors import ErrorSerializer
+
 FRAMEWORK_ANSWERS = {
     "400": "the body or a query parameter is invalid",
     "403": "not authenticated, or not permitted",
     "404": "no such object",
     "415": "a content type the endpoint does not accept",
     "503": "the database is briefly unavailable: retry after Retry-After (with the same Idempotency-Key)",
-}
-
-# CONTRACT.md: what each category of report requires beyond the common fields.
-COMMON_REQUIRED = ["category", "full_name", "nik", "email", "whatsapp", "consent"]
-CATEGORY_REQUIRED = {
-    "stamp_failed": ["quota_lost", "serial_numbers", "evidence"],
-    "paid_not_credited": ["order_id", "amount_paid", "evidence"],
-    "other": [],
-}
-CATEGORY_NOTES = {
-    "stamp_failed": "A failed stamping: quota_lost, serial_numbers and 1 to 5 screenshots (evidence).",
-    "paid_not_credited": (
-        "A purchase paid and not credited: order_id, amount_paid and 1 to 5 screenshots (evidence); with "
-        "remedy_preference `money`, also payout_method, payout_account and payout_name."
-    ),
-    "other": "Any other complaint: only the common fields.",
 }
 
 
@@ -58,22 +40,36 @@ def _answers_of(path, method, operation):
     return codes
 
 
-def document_errors(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {})["ErrorAnswer"] = ERROR_ANSWER
-    for path, operations in result.get("paths", {}).items():
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
-            for code in _answers_of(path, method, operation):
-                responses.setdefault(
-                    code,
-                    {
-                        "description": FRAMEWORK_ANSWERS[code],
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorAnswer"}}
-                        },
-                    },
-                )
-    return result
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, with the framework's error answers added to every operation as `Error`."""
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        for code in _answers_of(path, method.lower(), operation):
+            if code not in responses:
+                answer = OpenApiResponse(ErrorSerializer, description=FRAMEWORK_ANSWERS[code])
+                responses[code] = self._get_response_for_code(answer, code)
+        return operation
+
+
+# CONTRACT.md: what each category of report requires beyond the common fields.
+COMMON_REQUIRED = ["category", "full_name", "nik", "email", "whatsapp", "consent"]
+CATEGORY_REQUIRED = {
+    "stamp_failed": ["quota_lost", "serial_numbers", "evidence"],
+    "paid_not_credited": ["order_id", "amount_paid", "evidence"],
+    "other": [],
+}
+CATEGORY_NOTES = {
+    "stamp_failed": "A failed stamping: quota_lost, serial_numbers and 1 to 5 screenshots (evidence).",
+    "paid_not_credited": (
+        "A purchase paid and not credited: order_id, amount_paid and 1 to 5 screenshots (evidence); with "
+        "remedy_preference `money`, also payout_method, payout_account and payout_name."
+    ),
+    "other": "Any other complaint: only the common fields.",
+}
 
 
 def report_categories(result, generator, request, public):

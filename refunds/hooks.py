@@ -1,12 +1,14 @@
 """What the ticket workflow sets off in remedies, attached to its transitions (see tickets/workflow.py).
 
 A proposal is created, approved, withdrawn or retried on the locked ticket before its state changes,
-in the same transaction; an approved remedy is handed to a worker once that transaction commits.
+in the same transaction (the ticket, then its remedy: the one lock order); once the ticket's state
+changed, its remedies are checked against it (`refunds.consistency`), and an approved remedy is handed
+to a worker once the transaction commits.
 """
 
 from django.db import transaction
 
-from refunds import services
+from refunds import consistency, services
 from refunds.models import Remedy
 from tickets import roles, workflow
 
@@ -35,6 +37,24 @@ def withdraw_proposal(change, params):
 @workflow.on("retry_remedy", before=True)
 def approve_again(change, params):
     services.mark_retry(ticket=change.ticket)
+
+
+REMEDY_TRANSITIONS = (
+    "propose_remedy",
+    "approve",
+    "send_back",
+    "remedy_applied",
+    "remedy_failed",
+    "retry_remedy",
+)
+
+
+def check_remedy_in_step(change, params):
+    consistency.check(change.ticket)
+
+
+for _name in REMEDY_TRANSITIONS:
+    workflow.on(_name)(check_remedy_in_step)
 
 
 @workflow.on("approve")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 
 class RemedyKind(models.TextChoices):
@@ -21,17 +22,24 @@ class RemedyState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class Remedy(models.Model):
+class Remedy(FSMModelMixin, models.Model):
     """One proposal to restore quota (a quota adjustment) or refund money (a refund), by `kind`.
 
     Both kinds share one table, so that bulk approval and the ledger share one id space; each is
-    applied at most once under its idempotency key.
+    applied at most once under its idempotency key. Its state is a small machine of its own
+    (proposed -> approved -> applied | failed, proposed -> withdrawn, failed -> approved), changed only
+    by the transitions below, which the services call on a locked ticket and remedy; how it stays in
+    step with the ticket's state is stated once, in `refunds.consistency`.
     """
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="remedies")
     kind = models.CharField(max_length=8, choices=RemedyKind.choices)
-    state = models.CharField(
-        max_length=16, choices=RemedyState.choices, default=RemedyState.PROPOSED, db_index=True
+    state = FSMField(
+        max_length=16,
+        choices=RemedyState.choices,
+        default=RemedyState.PROPOSED,
+        db_index=True,
+        protected=True,
     )
     quantity = models.PositiveIntegerField(null=True, blank=True, help_text=_("Stamps to restore"))
     amount = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("Rupiah to refund"))
@@ -68,7 +76,15 @@ class Remedy(models.Model):
         blank=True,
         help_text=_("The provider answered that it applied the remedy (recorded before the ledger entry)"),
     )
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text=_("Calls to the provider since the remedy was (last) approved")
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("When the next call to the provider is due (refunds.retries has the schedule)"),
+    )
     claimed_at = models.DateTimeField(
         null=True, blank=True, help_text=_("A worker is calling the provider for this remedy since then")
     )
@@ -91,6 +107,42 @@ class Remedy(models.Model):
         if self.is_quota:
             return f"{self.quantity} e-meterai"
         return f"Rp {self.amount:,}".replace(",", ".")
+
+    # --- its state machine: short, free of I/O; refunds.services locks, calls and saves -------------
+
+    @transition(state, source=RemedyState.PROPOSED, target=RemedyState.APPROVED)
+    def approve(self, *, by, at):
+        self.approved_by = by
+        self.approved_at = at
+        self.attempts = 0
+        self.next_attempt_at = at
+
+    @transition(state, source=RemedyState.PROPOSED, target=RemedyState.WITHDRAWN)
+    def withdraw(self, *, reason):
+        self.withdrawn_reason = reason
+
+    @transition(state, source=RemedyState.APPROVED, target=RemedyState.APPLIED)
+    def mark_applied(self, *, provider_reference, at):
+        self.applied_at = at
+        self.provider_reference = (provider_reference or "")[:128]
+        self.provider_confirmed_at = self.provider_confirmed_at or at
+        self.last_error = ""
+        self.claimed_at = None
+        self.next_attempt_at = None
+
+    @transition(state, source=RemedyState.APPROVED, target=RemedyState.FAILED)
+    def mark_failed(self, *, error, at):
+        self.failed_at = at
+        self.last_error = str(error)[:2000]
+        self.claimed_at = None
+        self.next_attempt_at = None
+
+    @transition(state, source=RemedyState.FAILED, target=RemedyState.APPROVED)
+    def retry(self, *, at):
+        """Approved again by a supervisor: the same idempotency key, a fresh round of attempts."""
+        self.last_error = ""
+        self.attempts = 0
+        self.next_attempt_at = at
 
 
 class AwaitingApprovalManager(models.Manager):

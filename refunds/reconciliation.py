@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from refunds.models import LedgerEntry, ReconciliationMismatch, Remedy, RemedyState
-from refunds.services import claim_lease
+from refunds.retries import claim_lease
 
 
 class Problem:

@@ -1,4 +1,18 @@
-"""Propose, approve and apply remedies: each approved remedy is applied exactly once, with a ledger entry."""
+"""Propose, approve and apply remedies: each approved remedy is applied exactly once, with a ledger entry.
+
+The remedy's state changes only through its transitions (`Remedy.approve`, `withdraw`, `mark_applied`,
+`mark_failed`, `retry`), called here on locked rows; `refunds.consistency` states how that state fits
+the ticket's, and the hooks check it after every transition that moves a remedy.
+
+Lock order, everywhere: **the ticket, then its remedy.** Approval, send-back and retry lock the
+ticket in the workflow service (`tickets.services.fire`) and the remedy in their hooks here;
+`record_application` and `record_failure` lock the ticket and then the remedy (`_lock_ticket_then_remedy`)
+before firing the ticket's transition; erasure locks the ticket and then redacts its remedies
+(the `personal_data_erased` hook); bulk approval approves one ticket at a time, each in its own
+transaction. Statements that touch a remedy without its ticket (`claim`, `release`,
+`note_provider_success`) are single-row updates outside any transaction, holding no other lock
+while they wait; the sweep only reads.
+"""
 
 import logging
 import time
@@ -11,8 +25,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from refunds import retries
 from refunds.gateways import GatewayError, gateway_for
 from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
+from refunds.retries import claim_lease
 from tickets import services as tickets
 from tickets.exceptions import InvalidParameter, TransitionNotAllowed, WorkflowError
 from tickets.models import Category, RemedyPreference, Ticket
@@ -21,10 +37,6 @@ log = logging.getLogger(__name__)
 
 MAX_STAMPS = 1000
 MAX_REFUND_RUPIAH = 100_000_000
-# The sweep leaves freshly approved remedies to the task scheduled on approval, and remedies whose
-# task is still retrying with backoff (at most about five minutes between attempts).
-SWEEP_GRACE = timedelta(minutes=1)
-SWEEP_RETRY_WINDOW = timedelta(minutes=10)
 SWEEP_BATCH = 5000
 # A provider's success is recorded again at once after a database error (not the provider call):
 # pauses of 0.5, 1 and 2 seconds, well inside the task's time limit.
@@ -83,17 +95,14 @@ def _current(ticket, state, remedy_id=None):
 def mark_approved(*, ticket, approved_by, remedy_id=None):
     """The proposal becomes approved; with `remedy_id`, only if that is the proposal under approval."""
     remedy = _current(ticket, RemedyState.PROPOSED, remedy_id)
-    remedy.state = RemedyState.APPROVED
-    remedy.approved_by = approved_by
-    remedy.approved_at = timezone.now()
-    remedy.save(update_fields=["state", "approved_by", "approved_at"])
+    remedy.approve(by=approved_by, at=timezone.now())
+    remedy.save(update_fields=["state", "approved_by", "approved_at", "attempts", "next_attempt_at"])
     return remedy
 
 
 def withdraw(*, ticket, reason):
     remedy = _current(ticket, RemedyState.PROPOSED)
-    remedy.state = RemedyState.WITHDRAWN
-    remedy.withdrawn_reason = reason
+    remedy.withdraw(reason=reason)
     remedy.save(update_fields=["state", "withdrawn_reason"])
     return remedy
 
@@ -101,9 +110,8 @@ def withdraw(*, ticket, reason):
 def mark_retry(*, ticket):
     """Back to approved after a failure; the same idempotency key is used again."""
     remedy = _current(ticket, RemedyState.FAILED)
-    remedy.state = RemedyState.APPROVED
-    remedy.last_error = ""
-    remedy.save(update_fields=["state", "last_error"])
+    remedy.retry(at=timezone.now())
+    remedy.save(update_fields=["state", "last_error", "attempts", "next_attempt_at"])
     return remedy
 
 
@@ -150,28 +158,35 @@ def schedule_application(remedy_id):
         log.exception("Could not schedule remedy %s; the sweep will", remedy_id)
 
 
-def claim_lease():
-    """How long a claim holds: longer than any attempt can run (the task's hard time limit)."""
-    return timedelta(seconds=(settings.CELERY_TASK_TIME_LIMIT or 300) + 30)
-
-
-def claim(remedy_id):
-    """Claim an approved remedy for one attempt; False when it is not approved or another worker holds it.
-
-    A claim older than the lease belongs to a worker that died (killed, time limit) and is taken over.
-    """
-    now = timezone.now()
-    return bool(
-        Remedy.objects.filter(pk=remedy_id, state=RemedyState.APPROVED)
-        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - claim_lease()))
-        .update(claimed_at=now, attempts=F("attempts") + 1, last_attempt_at=now)
+def claimable(now):
+    """Approved remedies an attempt may start on now: due and unclaimed, or claimed by a worker that
+    died (a claim older than the lease: killed, time limit), whose attempt was due when it started."""
+    return Remedy.objects.filter(state=RemedyState.APPROVED).filter(
+        Q(claimed_at=None, next_attempt_at__lte=now) | Q(claimed_at__lt=now - claim_lease())
     )
 
 
-def release(*, remedy_id, error):
-    """A transient failure: record it and let the next attempt claim the remedy again."""
+def claim(remedy_id):
+    """Claim an approved remedy for one attempt; False when it is not approved, not due yet (its next
+    attempt is scheduled later) or another worker holds it."""
+    now = timezone.now()
+    return bool(
+        claimable(now)
+        .filter(pk=remedy_id)
+        .update(claimed_at=now, attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=None)
+    )
+
+
+def attempts_made(remedy_id):
+    return Remedy.objects.values_list("attempts", flat=True).get(pk=remedy_id)
+
+
+def release(*, remedy_id, error, retry_in):
+    """A transient failure: record it; the next attempt may claim the remedy in `retry_in` seconds."""
     Remedy.objects.filter(pk=remedy_id, state=RemedyState.APPROVED).update(
-        claimed_at=None, last_error=str(error)[:2000]
+        claimed_at=None,
+        last_error=str(error)[:2000],
+        next_attempt_at=timezone.now() + timedelta(seconds=retry_in),
     )
 
 
@@ -193,8 +208,9 @@ def attempt_application(*, remedy_id):
         provider_reference = gateway.apply(remedy)
     except GatewayError:
         raise  # the claim stays until the task decides: release and retry, or record the failure
-    except Exception as exc:  # anything unexpected: the next attempt (or the sweep) may claim it
-        release(remedy_id=remedy_id, error=exc)
+    except Exception as exc:  # anything unexpected: the sweep claims it again when it is due
+        delay = retries.retry_delay(max(attempts_made(remedy_id) - 1, 0))
+        release(remedy_id=remedy_id, error=exc, retry_in=delay)
         raise
     record_provider_success(remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway.name)
     return True
@@ -255,13 +271,7 @@ def record_application(*, remedy_id, provider_reference, gateway):
             if remedy.state == RemedyState.FAILED:
                 note_provider_success(remedy_id=remedy.pk, provider_reference=provider_reference)
             return remedy
-        now = timezone.now()
-        remedy.state = RemedyState.APPLIED
-        remedy.applied_at = now
-        remedy.provider_reference = (provider_reference or "")[:128]
-        remedy.provider_confirmed_at = remedy.provider_confirmed_at or now
-        remedy.last_error = ""
-        remedy.claimed_at = None
+        remedy.mark_applied(provider_reference=provider_reference, at=timezone.now())
         remedy.save(
             update_fields=[
                 "state",
@@ -270,6 +280,7 @@ def record_application(*, remedy_id, provider_reference, gateway):
                 "provider_confirmed_at",
                 "last_error",
                 "claimed_at",
+                "next_attempt_at",
             ]
         )
         LedgerEntry.objects.create(
@@ -293,30 +304,26 @@ def record_failure(*, remedy_id, error):
         remedy = _lock_ticket_then_remedy(remedy_id)
         if remedy.state != RemedyState.APPROVED:
             return remedy
-        remedy.state = RemedyState.FAILED
-        remedy.failed_at = timezone.now()
-        remedy.last_error = str(error)[:2000]
-        remedy.claimed_at = None
-        remedy.save(update_fields=["state", "failed_at", "last_error", "claimed_at"])
+        remedy.mark_failed(error=error, at=timezone.now())
+        remedy.save(update_fields=["state", "failed_at", "last_error", "claimed_at", "next_attempt_at"])
         tickets.fire("remedy_failed", ticket=remedy.ticket, error=remedy.last_error)
     return remedy
 
 
-def stalled_remedies(*, now=None):
-    """Approved remedies no worker is on: never scheduled (paused), or their worker died."""
+def due_remedies(*, now=None):
+    """Approved remedies whose next attempt no task has started: due for longer than the grace the
+    sweep leaves to the task on its way (never scheduled while paused, a broker that lost it, a retry
+    left to the sweep), or claimed by a worker that died. A live claim is left alone."""
     now = now or timezone.now()
-    return Remedy.objects.filter(state=RemedyState.APPROVED, approved_at__lt=now - SWEEP_GRACE).filter(
-        Q(claimed_at=None, last_attempt_at=None)
-        | Q(claimed_at=None, last_attempt_at__lt=now - claim_lease() - SWEEP_RETRY_WINDOW)
-        | Q(claimed_at__lt=now - claim_lease())
-    )
+    return claimable(now - retries.SWEEP_GRACE)
 
 
 def sweep_remedies():
-    """Schedule every stalled approved remedy again; claims make a duplicate schedule harmless."""
+    """Schedule every due approved remedy; `claim` makes a duplicate schedule harmless (one attempt per
+    due time: a task that comes second finds the remedy claimed, applied, or not due again yet)."""
     if settings.REMEDIES_PAUSED:
         return []
-    ids = list(stalled_remedies().order_by("approved_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    ids = list(due_remedies().order_by("next_attempt_at", "id").values_list("pk", flat=True)[:SWEEP_BATCH])
     for remedy_id in ids:
         schedule_application(remedy_id)
     return ids
@@ -326,7 +333,9 @@ __all__ = [
     "approve_remedies",
     "GatewayError",
     "attempt_application",
+    "attempts_made",
     "claim",
+    "due_remedies",
     "create_proposal",
     "mark_approved",
     "mark_retry",

@@ -3,8 +3,9 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from refunds.models import Remedy, RemedyKind, RemedyState
-from tickets.models import Category, SerialNumber, State, Ticket
+from refunds import consistency
+from refunds.models import Remedy, RemedyKind
+from tickets.models import Category, SerialNumber, Ticket
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -43,20 +44,15 @@ class RemedyFactory(factory.django.DjangoModelFactory):
     proposed_by = factory.SubFactory(UserFactory)
 
 
-REMEDY_STATE_FOR = {
-    State.AWAITING_APPROVAL: RemedyState.PROPOSED,
-    State.APPROVED: RemedyState.APPROVED,
-    State.RESOLVED: RemedyState.APPLIED,
-    State.REMEDY_FAILED: RemedyState.FAILED,
-}
-
-
 def ticket_in_state(state, *, proposer=None, serials=(), **fields):
-    """A ticket in `state`, with the remedy that state implies (proposed by `proposer`)."""
+    """A ticket in `state`, with the remedy that state implies (proposed by `proposer`), as the one
+    rule that ties the two state machines (refunds.consistency) has it."""
     ticket = TicketFactory(state=state, **fields)
     for value in serials:
         SerialNumber.objects.create(ticket=ticket, value=value)
-    remedy_state = REMEDY_STATE_FOR.get(state)
-    if remedy_state is not None and ticket.category != Category.OTHER:
+    allowed = consistency.allowed_current_states(ticket)
+    if consistency.NO_REMEDY not in allowed:
+        (remedy_state,) = allowed
         RemedyFactory(ticket=ticket, state=remedy_state, proposed_by=proposer or UserFactory())
+    consistency.check(ticket)
     return ticket

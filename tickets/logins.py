@@ -1,4 +1,5 @@
-"""What a staff login refused by django-axes answers: 429 with Retry-After, JSON on the API.
+"""What a staff login refused by django-axes answers: 429 with Retry-After (the API's JSON answer is
+`desk.errors.lockout_response`, which settings name to axes).
 
 Axes counts failures per username and client address (settings AXES_*); this module only words the
 refusal, so the admin login and the API token login say the same thing.
@@ -7,7 +8,7 @@ refusal, so the admin login and the API token login say the same thing.
 import math
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 STATUS = 429
@@ -18,11 +19,11 @@ def retry_after_seconds():
     return max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds()))
 
 
+def lockout_message():
+    return _("Too many failed logins for this username from this address. Try again later.")
+
+
 def lockout_response(request, original_response=None, credentials=None):
-    message = _("Too many failed logins for this username from this address. Try again later.")
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"errors": {"non_field_errors": [message]}}, status=STATUS)
-    else:
-        response = HttpResponse(message, status=STATUS, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(lockout_message(), status=STATUS, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(retry_after_seconds())
     return response

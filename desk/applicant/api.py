@@ -1,7 +1,8 @@
 """The applicant API: report, follow, reply, confirm. No account needed.
 
-Errors are `{"errors": {"field": ["message", ...]}}` in the language of Accept-Language (Indonesian
-when absent). Validation lives in `tickets.intake`, the status in `desk.applicant.tracking`, changes in
+Errors are `desk.errors`' envelope, `{"detail": "...", "errors": {"field": ["message", ...]}}`, in the
+language of Accept-Language (Indonesian when absent); successes are rendered by the serializers the
+schema names. Validation lives in `tickets.intake`, the status in `desk.applicant.tracking`, changes in
 `tickets.services`.
 """
 
@@ -15,16 +16,16 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from desk.applicant import tracking
+from desk.errors import ErrorSerializer, error_response
 from notifications.conversation import add_applicant_message, applicant_reopen
 from tickets import ratelimit, services
-from tickets.exceptions import WorkflowError
 from tickets.intake import (
     ReportSerializer,
     check_evidence_files,
@@ -48,13 +49,6 @@ def api_language(request):
     return settings.LANGUAGE_CODE
 
 
-def errors_response(status_code, errors, *, retry_after=None):
-    response = Response({"errors": errors}, status=status_code)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
 def request_too_large(request):
     """Whether the body is larger than the most a report can need (5 images and the form fields)."""
     limit = settings.EVIDENCE_MAX_FILES * settings.EVIDENCE_MAX_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -64,14 +58,7 @@ def request_too_large(request):
         return False
 
 
-# --- answers, for the schema ---------------------------------------------------------------------
-
-
-class ErrorsSerializer(serializers.Serializer):
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text='{"field": ["message", ...]}; "non_field_errors" for the request as a whole.',
-    )
+# --- answers: the schema's components and the responses' renderers --------------------------------
 
 
 class ReportCreatedSerializer(serializers.Serializer):
@@ -127,6 +114,15 @@ class ReportStatusSerializer(serializers.Serializer):
     evidence = EvidenceLinkSerializer(many=True)
     remedy = PublicRemedySerializer(allow_null=True)
     can_confirm = serializers.BooleanField()
+    can_reopen = serializers.BooleanField()
+
+    def to_representation(self, instance):
+        """`instance` is `tracking.ticket_status()`, which the status page shares: a key it gains that
+        is not declared here is an error, not a silent omission from the API and its schema."""
+        undeclared = set(instance) - set(self.fields)
+        if undeclared:
+            raise AssertionError(f"ReportStatusSerializer does not declare {sorted(undeclared)}")
+        return super().to_representation(instance)
 
 
 class ApplicantMessageSerializer(serializers.Serializer):
@@ -158,8 +154,10 @@ class ApplicantMessageSerializer(serializers.Serializer):
 
 
 class MessageCreatedSerializer(serializers.Serializer):
+    """The applicant's stored message, and the report's state after it."""
+
     id = serializers.IntegerField()
-    state = serializers.CharField()
+    state = serializers.CharField(source="ticket.state")
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -172,11 +170,11 @@ TOKEN_PARAMETERS = [
     OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, description="or the token here"),
 ]
 ERROR_RESPONSES = {
-    400: OpenApiResponse(ErrorsSerializer, description="invalid fields"),
-    404: OpenApiResponse(ErrorsSerializer, description="unknown reference or wrong token"),
-    413: OpenApiResponse(ErrorsSerializer, description="a file or the request is too large"),
-    415: OpenApiResponse(ErrorsSerializer, description="a file is not a PNG, JPEG or WebP image"),
-    429: OpenApiResponse(ErrorsSerializer, description="rate limited; see Retry-After"),
+    400: OpenApiResponse(ErrorSerializer, description="invalid fields"),
+    404: OpenApiResponse(ErrorSerializer, description="unknown reference or wrong token"),
+    413: OpenApiResponse(ErrorSerializer, description="a file or the request is too large"),
+    415: OpenApiResponse(ErrorSerializer, description="a file is not a PNG, JPEG or WebP image"),
+    429: OpenApiResponse(ErrorSerializer, description="rate limited; see Retry-After"),
 }
 
 
@@ -194,23 +192,11 @@ class ApplicantView(APIView):
         if request_too_large(request):
             raise RequestDataTooBig()
 
-    def handle_exception(self, exc):
-        if isinstance(exc, RequestDataTooBig):
-            return errors_response(413, {"non_field_errors": [str(_("The request is too large."))]})
-        if isinstance(exc, Http404):
-            return errors_response(404, {"non_field_errors": [str(NOT_FOUND)]})
-        if isinstance(exc, WorkflowError):
-            return errors_response(exc.http_status, {exc.field or "non_field_errors": [str(exc.message)]})
-        if isinstance(exc, ValidationError):
-            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-            return errors_response(400, {key: [str(item) for item in value] for key, value in detail.items()})
-        if isinstance(exc, APIException):
-            response = super().handle_exception(exc)
-            return errors_response(response.status_code, {"non_field_errors": [str(exc.detail)]})
-        return super().handle_exception(exc)
-
     def tracked_ticket(self, request, reference):
-        return tracking.find_tracked_ticket(reference, tracking.token_from(request))
+        try:
+            return tracking.find_tracked_ticket(reference, tracking.token_from(request))
+        except Http404:
+            raise NotFound(NOT_FOUND) from None
 
 
 class ReportCreateView(ApplicantView):
@@ -229,7 +215,7 @@ class ReportCreateView(ApplicantView):
         responses={
             201: ReportCreatedSerializer,
             **ERROR_RESPONSES,
-            422: OpenApiResponse(ErrorsSerializer, description="Idempotency-Key reused with another body"),
+            422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key reused with another body"),
         },
         tags=["applicant"],
     )
@@ -241,8 +227,8 @@ class ReportCreateView(ApplicantView):
             idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:128],
         )
         if outcome.errors:
-            return errors_response(outcome.status, outcome.errors, retry_after=outcome.retry_after)
-        return Response(outcome.body, status=outcome.status)
+            return error_response(outcome.status, errors=outcome.errors, retry_after=outcome.retry_after)
+        return Response(ReportCreatedSerializer(outcome.body).data, status=outcome.status)
 
 
 class ReportStatusView(ApplicantView):
@@ -255,7 +241,7 @@ class ReportStatusView(ApplicantView):
     )
     def get(self, request, reference):
         ticket = self.tracked_ticket(request, reference)
-        return Response(tracking.ticket_status(ticket))
+        return Response(ReportStatusSerializer(tracking.ticket_status(ticket)).data)
 
 
 class ReportMessageView(ApplicantView):
@@ -272,21 +258,18 @@ class ReportMessageView(ApplicantView):
     )
     def post(self, request, reference):
         ticket = self.tracked_ticket(request, reference)
-        try:
-            ratelimit.check_address(request)
-        except ratelimit.RateLimited as exc:
-            return errors_response(429, {"non_field_errors": [str(exc.message)]}, retry_after=exc.retry_after)
+        ratelimit.check_address(request)
         serializer = ApplicantMessageSerializer(data=request.data)
         if not serializer.is_valid():
             code = serializer.evidence_status if "evidence" in serializer.errors else None
-            return errors_response(code or 400, plain_errors(serializer.errors))
+            return error_response(code or 400, errors=plain_errors(serializer.errors))
         message = add_applicant_message(
             ticket=ticket,
             body=serializer.validated_data.get("body", "").strip(),
             evidence=serializer.validated_data.get("evidence") or [],
         )
-        ticket.refresh_from_db(fields=["state"])
-        return Response({"id": message.pk, "state": ticket.state}, status=status.HTTP_201_CREATED)
+        message.ticket.refresh_from_db(fields=["state"])  # the transition ran on another instance
+        return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
 class ReportConfirmView(ApplicantView):
@@ -298,14 +281,14 @@ class ReportConfirmView(ApplicantView):
         responses={
             200: ReportStatusSerializer,
             404: ERROR_RESPONSES[404],
-            409: OpenApiResponse(ErrorsSerializer, description="the report is not resolved"),
+            409: OpenApiResponse(ErrorSerializer, description="the report is not resolved"),
         },
         tags=["applicant"],
     )
     def post(self, request, reference):
         ticket = self.tracked_ticket(request, reference)
         ticket = services.fire("confirm", ticket=ticket, actor=APPLICANT)
-        return Response(tracking.ticket_status(ticket))
+        return Response(ReportStatusSerializer(tracking.ticket_status(ticket)).data)
 
 
 class ReopenSerializer(serializers.Serializer):
@@ -322,14 +305,14 @@ class ReportReopenView(ApplicantView):
             200: ReportStatusSerializer,
             400: ERROR_RESPONSES[400],
             404: ERROR_RESPONSES[404],
-            409: OpenApiResponse(ErrorsSerializer, description="not resolved or rejected, or too late"),
+            409: OpenApiResponse(ErrorSerializer, description="not resolved or rejected, or too late"),
         },
         tags=["applicant"],
     )
     def post(self, request, reference):
         ticket = self.tracked_ticket(request, reference)
         ticket = applicant_reopen(ticket=ticket, body=request.data.get("body", ""))
-        return Response(tracking.ticket_status(ticket))
+        return Response(ReportStatusSerializer(tracking.ticket_status(ticket)).data)
 
 
 report_create = ReportCreateView.as_view()

@@ -1,4 +1,7 @@
-"""The remedies API: bulk approval for supervisors and the CSV export for finance."""
+"""The remedies API: bulk approval for supervisors and the CSV export for finance.
+
+Refusals of the request as a whole are `desk.errors`' envelope; the bulk approval's per-item refusals
+are its `results`."""
 
 import csv
 from datetime import date, timedelta
@@ -10,11 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from desk.errors import ErrorSerializer
 from refunds.models import Remedy, RemedyKind
 from refunds.reconciliation import day_bounds
 from refunds.services import approve_remedies
@@ -67,10 +72,9 @@ class BulkApprovalView(APIView):
     @extend_schema(request=BulkApprovalSerializer, responses={200: BulkApprovalResultsSerializer})
     def post(self, request):
         serializer = BulkApprovalSerializer(data=request.data)
-        if not serializer.is_valid():
-            return Response({"errors": serializer.errors}, status=400)
+        serializer.is_valid(raise_exception=True)
         results = approve_remedies(ids=serializer.validated_data["ids"], actor=request.user)
-        return Response({"results": [result.as_dict() for result in results]})
+        return Response(BulkApprovalResultsSerializer({"results": results}).data)
 
 
 def _cell(value):
@@ -174,7 +178,7 @@ class ExportView(APIView):
             OpenApiParameter("from", OpenApiTypes.DATE, required=True),
             OpenApiParameter("to", OpenApiTypes.DATE, required=True),
         ],
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), 400: OpenApiTypes.OBJECT},
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), 400: ErrorSerializer},
     )
     def get(self, request):
         errors = {}
@@ -185,7 +189,7 @@ class ExportView(APIView):
         elif first and last and (last - first).days >= MAX_EXPORT_DAYS:
             errors["to"] = [_("Export at most %(days)s days at once.") % {"days": MAX_EXPORT_DAYS}]
         if errors:
-            return Response({"errors": errors}, status=400)
+            raise ValidationError(errors)
         start, end = day_bounds(first)[0], day_bounds(last + timedelta(days=1))[0]
         writer = csv.writer(_Echo())
         rows = (writer.writerow([_cell(value) for value in row]) for row in export_rows(start, end))

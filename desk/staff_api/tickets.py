@@ -2,7 +2,7 @@
 
 Views validate input, call one service and render the result; the workflow's rules live in
 `tickets.services`. The search is the console's (`tickets.selectors.search_q`); the API's own
-querysets stay here.
+querysets stay here. Refusals are raised and answered by `desk.errors` in its envelope.
 """
 
 from django.contrib.auth import authenticate, get_user_model
@@ -23,16 +23,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from desk.applicant.api import ErrorsSerializer
+from desk.errors import ErrorSerializer, error_response
 from notifications import services as notifications
 from notifications.models import Message, MessageChannel
 from refunds.models import Remedy, RemedyState
 from tickets import logins, roles, selectors, services, workflow
-from tickets.exceptions import WorkflowError
 from tickets.masking import mask_nik
 from tickets.models import Category, Evidence, State, Ticket, TicketTransition
 
@@ -57,6 +57,10 @@ class TokenLoginSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=4096, allow_blank=True, trim_whitespace=False)
 
 
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(source="key")
+
+
 class TokenLoginView(APIView):
     """Exchange a staff user's username and password for an API token.
 
@@ -71,10 +75,10 @@ class TokenLoginView(APIView):
     @extend_schema(
         request=TokenLoginSerializer,
         responses={
-            200: inline_serializer("Token", {"token": serializers.CharField()}),
-            400: OpenApiResponse(ErrorsSerializer, description="wrong credentials or not staff"),
+            200: TokenSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="wrong credentials or not staff"),
             429: OpenApiResponse(
-                ErrorsSerializer, description="too many failures for this username from this address"
+                ErrorSerializer, description="too many failures for this username from this address"
             ),
         },
     )
@@ -89,14 +93,15 @@ class TokenLoginView(APIView):
             password=credentials.get("password", ""),
         )
         if getattr(django_request, "axes_locked_out", False):
-            return logins.lockout_response(django_request)
+            return error_response(
+                logins.STATUS, detail=logins.lockout_message(), retry_after=logins.retry_after_seconds()
+            )
         if user is None or not user.is_staff or not user.is_active:
-            message = _("Unable to log in with the username and password given.")
-            return Response({"errors": {"non_field_errors": [message]}}, status=400)
+            raise ValidationError(_("Unable to log in with the username and password given."))
         # A login like the admin's: last_login is updated and axes forgets the earlier failures.
         user_logged_in.send(sender=user.__class__, request=django_request, user=user)
         token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response(TokenSerializer(token).data)
 
 
 # --- serializers --------------------------------------------------------------------------------
@@ -239,7 +244,7 @@ class TransitionLogSerializer(serializers.ModelSerializer):
 
 class TicketDetailSerializer(TicketListSerializer):
     nik = serializers.CharField()
-    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
     serial_numbers = serializers.SerializerMethodField()
     evidence = serializers.SerializerMethodField()
     messages = MessageSerializer(many=True)
@@ -366,13 +371,6 @@ class TicketDetailView(APIView):
         return Response(TicketDetailSerializer(ticket, context={"request": request}).data)
 
 
-def workflow_error_response(exc):
-    if exc.http_status == 400:
-        field = exc.field or "non_field_errors"
-        return Response({"detail": str(exc.message), "errors": {field: [str(exc.message)]}}, status=400)
-    return Response({"detail": str(exc.message)}, status=exc.http_status)
-
-
 def staff_transitions():
     """The transitions people fire (the system's own are never reachable here)."""
     return [name for name, spec in workflow.transitions().items() if not spec.system_only]
@@ -414,18 +412,20 @@ class TransitionView(APIView):
                 description=_("The transition to fire; its parameters are those named for it below."),
             )
         ],
-        responses={200: TicketDetailSerializer},
+        responses={
+            200: TicketDetailSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="a missing or bad parameter"),
+            403: OpenApiResponse(ErrorSerializer, description="not permitted for this user"),
+            409: OpenApiResponse(ErrorSerializer, description="not allowed from the current state"),
+        },
     )
     def post(self, request, reference, name):
         ticket = get_object_or_404(Ticket, reference=reference.strip().upper())
         if workflow.spec(name) is None:
-            return Response({"detail": _("Unknown transition.")}, status=404)
+            raise NotFound(_("Unknown transition."))
         params = request.data if hasattr(request.data, "get") else {}
         params = {key: params.get(key) for key in params}
-        try:
-            services.perform_transition(ticket=ticket, name=name, actor=request.user, params=params)
-        except WorkflowError as exc:
-            return workflow_error_response(exc)
+        services.perform_transition(ticket=ticket, name=name, actor=request.user, params=params)
         ticket = load_ticket(ticket.reference)
         return Response(TicketDetailSerializer(ticket, context={"request": request}).data)
 
@@ -446,18 +446,15 @@ class TicketMessageView(APIView):
     def post(self, request, reference):
         ticket = get_object_or_404(Ticket, reference=reference.strip().upper())
         serializer = StaffMessageSerializer(data=request.data)
-        if not serializer.is_valid():
-            return Response({"errors": serializer.errors}, status=400)
-        try:
-            with transaction.atomic():
-                message = notifications.send_reply(
-                    ticket=ticket,
-                    author=request.user,
-                    channel=serializer.validated_data["channel"],
-                    body=serializer.validated_data["body"],
-                )
-        except WorkflowError as exc:  # no address on that channel, an erased ticket
-            return workflow_error_response(exc)
+        serializer.is_valid(raise_exception=True)
+        # A WorkflowError (no address on that channel, an erased ticket) is answered by desk.errors.
+        with transaction.atomic():
+            message = notifications.send_reply(
+                ticket=ticket,
+                author=request.user,
+                channel=serializer.validated_data["channel"],
+                body=serializer.validated_data["body"],
+            )
         return Response(MessageSerializer(message).data, status=201)
 
 

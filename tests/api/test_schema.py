@@ -36,4 +36,5 @@ def test_every_operation_documents_503_and_staff_operations_403(schema):
 
 def test_an_unknown_api_path_answers_json_404(client):
     response = client.get("/api/v1/tickets/EMT-1/evidence/-1/")
-    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "errors": {"non_field_errors": ["Not found."]}}

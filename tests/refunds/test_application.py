@@ -9,9 +9,10 @@ from django.utils import timezone
 from refunds import services
 from refunds.gateways import GatewayError, HttpQuotaGateway, gateway_for
 from refunds.models import LedgerEntry, Remedy, RemedyState
+from refunds.retries import MAX_ATTEMPTS, claim_lease
 from refunds.tasks import apply_remedy
 from tests.doubles.base import Reply
-from tests.refunds.helpers import quota_proposal, refund_proposal
+from tests.refunds.helpers import quota_proposal, refund_proposal, sweep_when_due
 from tickets import services as tickets
 from tickets.exceptions import TransitionNotAllowed
 from tickets.models import State, Ticket
@@ -59,9 +60,11 @@ def test_platform_receives_the_contract_request(approve, alice, sam, platform_do
     assert LedgerEntry.objects.get().gateway == "http"
 
 
-def test_platform_503_then_502_then_success_applies_once_with_one_key(approve, alice, sam, platform_double):
+def test_platform_503_then_502_then_success_applies_once_with_one_key(
+    approve, alice, sam, platform_double, time_machine
+):
     platform_double.fail_next(503, 502)
-    remedy = approve(quota_proposal(alice), sam)
+    remedy = sweep_when_due(approve(quota_proposal(alice), sam), time_machine)
     assert keys(platform_double) == [str(remedy.idempotency_key)] * 3
     assert platform_double.applications[str(remedy.idempotency_key)] == 1
     assert remedy.state == RemedyState.APPLIED
@@ -128,10 +131,10 @@ def test_unconfigured_http_gateway_fails_for_good(approve, alice, sam, settings)
     assert remedy.ticket.state == State.REMEDY_FAILED
 
 
-def test_timeouts_are_retried_and_apply_once(approve, alice, sam, platform_double, settings):
+def test_timeouts_are_retried_and_apply_once(approve, alice, sam, platform_double, settings, time_machine):
     settings.GATEWAY_TIMEOUT_SECONDS = 0.2
     platform_double.timeout_next(0.6, count=2)
-    remedy = approve(quota_proposal(alice), sam)
+    remedy = sweep_when_due(approve(quota_proposal(alice), sam), time_machine)
     assert remedy.state == RemedyState.APPLIED
     assert remedy.attempts == 3
     assert platform_double.applications[str(remedy.idempotency_key)] == 1
@@ -139,10 +142,10 @@ def test_timeouts_are_retried_and_apply_once(approve, alice, sam, platform_doubl
 
 
 def test_provider_applied_but_answer_lost_resends_same_key_and_applies_once(
-    approve, alice, sam, platform_double
+    approve, alice, sam, platform_double, time_machine
 ):
     platform_double.apply_then_drop()
-    remedy = approve(quota_proposal(alice), sam)
+    remedy = sweep_when_due(approve(quota_proposal(alice), sam), time_machine)
     assert keys(platform_double) == [str(remedy.idempotency_key)] * 2
     assert platform_double.applications[str(remedy.idempotency_key)] == 1
     assert remedy.state == RemedyState.APPLIED
@@ -164,7 +167,7 @@ def test_worker_killed_after_provider_success_is_resumed_by_the_sweep_once(
     assert services.attempt_application(remedy_id=remedy.pk) is False
     assert len(platform_double.requests) == 1
 
-    long_ago = timezone.now() - services.claim_lease() - timedelta(minutes=1)
+    long_ago = timezone.now() - claim_lease() - timedelta(minutes=1)
     Remedy.objects.filter(pk=remedy.pk).update(claimed_at=long_ago, approved_at=long_ago)
     settings.REMEDIES_PAUSED = False
     assert services.sweep_remedies() == [remedy.pk]
@@ -208,10 +211,10 @@ def test_ledger_entry_and_resolution_are_written_together(approve, alice, sam, s
     assert not LedgerEntry.objects.exists()
 
 
-def test_exhausted_retries_fail_the_remedy(approve, alice, sam, platform_double):
-    platform_double.fail_next(*[503] * (apply_remedy.max_retries + 1))
-    remedy = approve(quota_proposal(alice), sam)
-    assert len(platform_double.requests) == apply_remedy.max_retries + 1
+def test_exhausted_retries_fail_the_remedy(approve, alice, sam, platform_double, time_machine):
+    platform_double.fail_next(*[503] * MAX_ATTEMPTS)
+    remedy = sweep_when_due(approve(quota_proposal(alice), sam), time_machine)
+    assert len(platform_double.requests) == MAX_ATTEMPTS
     assert remedy.state == RemedyState.FAILED
     assert remedy.ticket.state == State.REMEDY_FAILED
     assert not platform_double.applied
@@ -236,9 +239,9 @@ def test_refund_goes_to_the_payout_provider(approve, alice, sam, payout_double):
     assert (entry.kind, entry.amount, entry.quantity) == ("refund", 75_000, 0)
 
 
-def test_payout_500_after_applying_is_retried_into_a_409(approve, alice, sam, payout_double):
+def test_payout_500_after_applying_is_retried_into_a_409(approve, alice, sam, payout_double, time_machine):
     payout_double.apply_then_fail(500)
-    remedy = approve(refund_proposal(alice), sam)
+    remedy = sweep_when_due(approve(refund_proposal(alice), sam), time_machine)
     assert len(payout_double.requests) == 2
     assert payout_double.applications[str(remedy.idempotency_key)] == 1
     assert remedy.state == RemedyState.APPLIED
@@ -253,7 +256,7 @@ def test_paused_remedies_wait_and_the_sweep_resumes_them(approve, alice, sam, pl
     assert not platform_double.requests
     settings.REMEDIES_PAUSED = False
     assert services.sweep_remedies() == []  # just approved: its own task is on the way
-    Remedy.objects.filter(pk=remedy.pk).update(approved_at=timezone.now() - timedelta(minutes=5))
+    Remedy.objects.filter(pk=remedy.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
     assert services.sweep_remedies() == [remedy.pk]
     remedy.refresh_from_db()
     assert remedy.state == RemedyState.APPLIED
@@ -308,7 +311,7 @@ def test_sweep_task_counts_what_it_resumed(approve, alice, sam, settings):
 
     settings.REMEDIES_PAUSED = True
     remedy = approve(quota_proposal(alice), sam)
-    Remedy.objects.filter(pk=remedy.pk).update(approved_at=timezone.now() - timedelta(minutes=5))
+    Remedy.objects.filter(pk=remedy.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
     settings.REMEDIES_PAUSED = False
     assert sweep_remedies.delay().get() == 1
     remedy.refresh_from_db()
@@ -335,4 +338,4 @@ def test_an_unreachable_broker_never_undoes_an_approval(alice, sam, django_captu
         app._pool = app.amqp._producer_pool = None
     remedy.refresh_from_db()
     assert (remedy.state, remedy.attempts) == (RemedyState.APPROVED, 0)
-    assert remedy in services.stalled_remedies(now=timezone.now() + timedelta(minutes=2))
+    assert remedy in services.due_remedies(now=timezone.now() + timedelta(minutes=2))

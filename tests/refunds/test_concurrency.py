@@ -1,15 +1,19 @@
-"""On PostgreSQL: simultaneous approvals and simultaneous workers apply a remedy once."""
+"""On PostgreSQL: simultaneous approvals and simultaneous workers apply a remedy once, and approving,
+applying and erasing many tickets at once never deadlocks (one lock order: the ticket, then its remedy)."""
+
+import time
 
 import pytest
 from rest_framework.test import APIClient
 
-from refunds import services
-from refunds.models import LedgerEntry, RemedyState
+from refunds import consistency, services
+from refunds.models import LedgerEntry, Remedy, RemedyState
 from tests.conftest import _staff
-from tests.refunds.helpers import quota_proposal
+from tests.refunds.helpers import quota_proposal, refund_proposal
 from tests.tickets.test_concurrency import run_at_once
 from tickets import services as tickets
-from tickets.models import State
+from tickets.models import State, Ticket
+from tickets.tasks import erase_expired
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -58,3 +62,70 @@ def test_workers_running_one_remedy_at_once_call_the_provider_once(alice, sam, p
     assert remedy.ticket.transitions.filter(name="remedy_applied").count() == 1
     remedy.ticket.refresh_from_db()
     assert remedy.ticket.state == State.RESOLVED
+
+
+def worker_applying(remedy_id, attempts=300):
+    """A worker that keeps trying until the remedy is applied (it may arrive before the approval)."""
+    for _ in range(attempts):
+        if services.attempt_application(remedy_id=remedy_id):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_approving_applying_and_erasing_many_tickets_at_once_never_deadlocks(alice, sam):
+    remedies = [quota_proposal(alice) for _ in range(6)] + [refund_proposal(alice) for _ in range(6)]
+    one_by_one, in_bulk = remedies[::2], remedies[1::2]
+    calls = [lambda r=r: tickets.fire("approve", ticket=r.ticket, actor=sam) for r in one_by_one]
+    calls.append(lambda: services.approve_remedies(ids=[r.pk for r in in_bulk], actor=sam))
+    calls += [lambda r=r: worker_applying(r.pk) for r in remedies]
+    calls += [lambda r=r: tickets.erase_personal_data(ticket=r.ticket, actor=alice) for r in remedies]
+    calls += [erase_expired, services.sweep_remedies]
+
+    outcomes = run_at_once(*calls)
+
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    approved_in_bulk = outcomes[len(one_by_one)]
+    assert [result.ok for result in approved_in_bulk] == [True] * len(in_bulk)
+    erase_expired()  # the requests that waited for their remedy, as the hourly task does
+    assert_applied_once_and_erased(remedies)
+
+
+def test_retrying_recording_a_late_success_and_erasing_at_once_never_deadlocks(alice, sam, settings):
+    """Failed remedies: a supervisor retries each while the provider's late success for it is recorded,
+    a worker applies it and an agent erases the ticket, all at once."""
+    settings.REMEDIES_PAUSED = True
+    remedies = [quota_proposal(alice) for _ in range(6)] + [refund_proposal(alice) for _ in range(6)]
+    for remedy in remedies:
+        tickets.fire("approve", ticket=remedy.ticket, actor=sam)
+        services.record_failure(remedy_id=remedy.pk, error="HTTP 503")
+    settings.REMEDIES_PAUSED = False
+    calls = [lambda r=r: tickets.fire("retry_remedy", ticket=r.ticket, actor=sam) for r in remedies]
+    calls += [
+        lambda r=r: services.record_application(
+            remedy_id=r.pk, provider_reference=f"late-{r.pk}", gateway="ledger"
+        )
+        for r in remedies
+    ]
+    calls += [lambda r=r: worker_applying(r.pk) for r in remedies]
+    calls += [lambda r=r: tickets.erase_personal_data(ticket=r.ticket, actor=alice) for r in remedies]
+    calls += [erase_expired, services.sweep_remedies]
+
+    outcomes = run_at_once(*calls)
+
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    erase_expired()
+    assert_applied_once_and_erased(remedies)
+
+
+def assert_applied_once_and_erased(remedies):
+    for remedy in remedies:
+        ticket = Ticket.objects.get(pk=remedy.ticket_id)
+        remedy = Remedy.objects.get(pk=remedy.pk)
+        assert (ticket.state, remedy.state) == (State.RESOLVED, RemedyState.APPLIED)
+        consistency.check(ticket)
+        assert ticket.erased_at is not None and ticket.nik == ""
+        assert LedgerEntry.objects.filter(remedy=remedy).count() == 1
+        assert ticket.transitions.filter(name="remedy_applied").count() == 1
+        if not remedy.is_quota:
+            assert remedy.payout_account == tickets.REDACTED

@@ -64,7 +64,6 @@ def test_csv_figures(client, sam, alice):
     Ticket.objects.filter(pk=late.pk).update(state_changed_at=timezone.now() - timedelta(hours=5))
     applied = ticket_in_state(State.APPROVED, proposer=alice)
     remedy = applied.remedies.get()
-    remedy.state = "approved"
     remedy.quantity = 3
     remedy.save()
     record_application(remedy_id=remedy.pk, provider_reference="P-9", gateway="ledger")

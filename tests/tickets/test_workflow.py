@@ -2,11 +2,13 @@
 
 import pytest
 
+from refunds import consistency
+from refunds import services as remedies
 from refunds.models import RemedyState
 from tests.factories import TicketFactory, ticket_in_state
 from tickets import roles, services, workflow
 from tickets.exceptions import InvalidParameter, TransitionForbidden, TransitionNotAllowed
-from tickets.models import Category, State, TicketTransition
+from tickets.models import Category, State, Ticket, TicketTransition
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remedies_paused")]
 
@@ -49,7 +51,16 @@ CASES = [(name, state) for name in ALLOWED_FROM for state in State.values]
 
 
 def fire(name, ticket, *, alice, sam, original=None):
-    """Fire `name` as the actor the workflow names, with valid parameters."""
+    """Fire `name` as the actor the workflow names, with valid parameters; the worker's two transitions
+    on an approved ticket through the refunds services that fire them, with the remedy's own."""
+    if name == "remedy_applied" and ticket.state == State.APPROVED:
+        remedies.record_application(
+            remedy_id=ticket.current_remedy.pk, provider_reference="P-1", gateway="ledger"
+        )
+        return Ticket.objects.get(pk=ticket.pk)
+    if name == "remedy_failed" and ticket.state == State.APPROVED:
+        remedies.record_failure(remedy_id=ticket.current_remedy.pk, error="HTTP 400")
+        return Ticket.objects.get(pk=ticket.pk)
 
     def call(**kwargs):
         return services.fire(name, **kwargs)
@@ -85,6 +96,7 @@ def test_every_transition_from_every_state(name, state, alice, sam):
         ticket.refresh_from_db()
         assert ticket.state == TARGET[name]
         assert ticket.transitions.get(name=name).target == TARGET[name]
+        consistency.check(ticket)  # the remedy moved with the ticket, as the one rule says
     else:
         with pytest.raises(TransitionNotAllowed):
             fire(name, ticket, alice=alice, sam=sam, original=original.reference)

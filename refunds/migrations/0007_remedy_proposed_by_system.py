@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0005_remedy_provider_confirmed_at'),
+        ('refunds', '0006_remedy_state_machine_next_attempt'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
