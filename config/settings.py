@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tickets",
     "refunds",
     "notifications",
+    "verification",
     "desk",
 ]
 
@@ -243,6 +244,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
     },
     "workflow-timers": {"task": "tickets.tasks.run_workflow_timers", "schedule": timedelta(minutes=15)},
+    # Verifications the platform did not answer (or a broker down at intake left unscheduled).
+    "verify-due-tickets": {"task": "verification.tasks.verify_due", "schedule": timedelta(minutes=1)},
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
     # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
@@ -320,6 +323,10 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 QUOTA_GATEWAY = env("QUOTA_GATEWAY", "ledger")
 QUOTA_PLATFORM_URL = env("QUOTA_PLATFORM_URL")
 QUOTA_PLATFORM_TOKEN = env("QUOTA_PLATFORM_TOKEN")
+# Verification against the platform's records: first retry after the platform did not answer
+# (doubling, at most an hour apart, later if it sends Retry-After), and attempts before giving up.
+VERIFICATION_RETRY_SECONDS = env_int("VERIFICATION_RETRY_SECONDS", 60)
+VERIFICATION_MAX_ATTEMPTS = env_int("VERIFICATION_MAX_ATTEMPTS", 12)
 PAYOUT_URL = env("PAYOUT_URL")
 PAYOUT_TOKEN = env("PAYOUT_TOKEN")
 # Approved remedies wait (are not sent to the gateways) while this is on, e.g. during platform maintenance.

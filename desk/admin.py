@@ -17,10 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from desk.console import assisted
 from desk.console import ticket_page as console
 from desk.console.ticket_page import erasure_waits_message, sla_badge, state_badge
+from desk.console.verification import outcome_badge, verification_or_none
 from tickets import selectors, services
 from tickets.exceptions import WorkflowError
 from tickets.masking import mask_nik
 from tickets.models import State, Ticket
+from verification.models import Outcome
 
 SHORT_CATEGORY = {
     "stamp_failed": _("Stamping failed"),
@@ -129,6 +131,21 @@ class DuplicateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VerificationFilter(admin.SimpleListFilter):
+    title = _("platform verification")
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return [*Outcome.choices, ("duplicate", _("Same serial number or order as another ticket"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in Outcome.values:
+            return queryset.filter(verification__outcome=self.value())
+        if self.value() == "duplicate":
+            return queryset.filter(verification__duplicate_of__isnull=False)
+        return queryset
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = [
@@ -139,12 +156,14 @@ class TicketAdmin(admin.ModelAdmin):
         "age_column",
         "sla_column",
         "assigned_to",
+        "verification_column",
     ]
     list_display_links = ["reference"]
     list_filter = [
         QueueViewFilter,
         "state",
         "category",
+        VerificationFilter,
         AssigneeFilter,
         SlaFilter,
         "channel",
@@ -156,7 +175,7 @@ class TicketAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
-    list_select_related = ["assigned_to"]
+    list_select_related = ["assigned_to", "verification"]
     list_per_page = 50
     show_full_result_count = False
     paginator = CappedCountPaginator
@@ -199,6 +218,10 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description=_("SLA"))
     def sla_column(self, ticket):
         return sla_badge(ticket)
+
+    @admin.display(description=_("platform"))
+    def verification_column(self, ticket):
+        return outcome_badge(verification_or_none(ticket))
 
     # --- search and permissions -----------------------------------------------------------------
 

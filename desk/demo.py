@@ -13,6 +13,7 @@ from refunds import services as remedy_services
 from tickets import roles, services, workflow
 from tickets.groups import ensure_groups
 from tickets.models import Category, Ticket
+from verification.imports import import_records
 
 DEMO_DOMAIN = "demo.example"
 ACCOUNTS = [
@@ -76,8 +77,12 @@ def screenshot(seed, *, serial):
     return buffer.getvalue()
 
 
-def _report(index, category, **extra):
-    serial = f"{index:02d}DEMO{random.Random(index).randrange(10**15):015d}X"[:22].upper()
+def demo_serial(index):
+    return f"{index:02d}DEMO{random.Random(index).randrange(10**15):015d}X"[:22].upper()
+
+
+def _report(index, category, serial=None, **extra):
+    serial = serial or demo_serial(index)
     data = {
         "category": category,
         "full_name": NAMES[index % len(NAMES)],
@@ -233,3 +238,51 @@ def ensure_canned_replies():
         )
         created += made
     return created
+
+
+# --- the platform's records: what verification finds for the reports below --------------------
+
+VERIFIED_FROM = len(SCENARIOS)  # the index of the first report verified against these records
+
+
+def _account(index):
+    return f"pelapor{index}@{DEMO_DOMAIN}"
+
+
+def platform_exports():
+    """A stamping export and an order export, as the platform would send them."""
+    first = VERIFIED_FROM
+    stampings = [
+        "serial_number,account,status,attempted_at,document_name,quota_restored",
+        # confirmed: failed, not restored, the applicant's account (the system proposes the remedy)
+        f"{demo_serial(first)},{_account(first)},refund,2024-09-10T21:40:00+07:00,surat-{first}.pdf,false",
+        # contradicted: the platform says the stamping succeeded
+        f"{demo_serial(first + 1)},{_account(first + 1)},success,2024-09-10T21:45:00+07:00,cv.pdf,false",
+        # contradicted: restored already
+        f"{demo_serial(first + 2)},{_account(first + 2)},refund,2024-09-10T22:10:00+07:00,ijazah.pdf,true",
+    ]
+    orders = [
+        "order_id,account,amount,currency,status,paid_at,quantity,quota_credited",
+        # confirmed: paid, never credited
+        f"ORD-2024-{first + 3:06d},{_account(first + 3)},20000,IDR,paid,2024-09-10T20:00:00+07:00,2,0",
+        # contradicted: expired before any payment
+        f"ORD-2024-{first + 4:06d},{_account(first + 4)},30000,IDR,expired,,3,0",
+    ]
+    return ["\n".join(stampings) + "\n", "\n".join(orders) + "\n"]
+
+
+def seed_verified():
+    """Load the platform's exports, then reports that they confirm, contradict, or leave unknown, and
+    a second report of a confirmed serial number (flagged, never proposed twice)."""
+    for export in platform_exports():
+        import_records(io.BytesIO(export.encode()))
+    first = VERIFIED_FROM
+    return [
+        _report(first, Category.STAMP_FAILED),
+        _report(first + 1, Category.STAMP_FAILED),
+        _report(first + 2, Category.STAMP_FAILED),
+        _report(first + 3, Category.PAID_NOT_CREDITED),
+        _report(first + 4, Category.PAID_NOT_CREDITED),
+        _report(first + 5, Category.STAMP_FAILED),  # no record: unknown
+        _report(first + 6, Category.STAMP_FAILED, serial=demo_serial(first), email=_account(first)),
+    ]

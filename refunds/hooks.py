@@ -10,14 +10,14 @@ from django.db import transaction
 
 from refunds import consistency, services
 from refunds.models import Remedy
-from tickets import workflow
+from tickets import roles, workflow
 
 
 @workflow.on("propose_remedy", before=True)
 def create_proposal(change, params):
     services.create_proposal(
         ticket=change.ticket,
-        proposed_by=change.actor,
+        proposed_by=change.actor if roles.actor_kind(change.actor) == "staff" else None,  # None: system
         quantity=params.get("quantity"),
         amount=params.get("amount"),
         note=params.get("note") or "",

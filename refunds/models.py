@@ -63,9 +63,12 @@ class Remedy(FSMModelMixin, models.Model):
 
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="remedies_proposed",
         verbose_name=_("proposed by"),
+        help_text=_("Empty: proposed by the system, the platform's record confirming the claim"),
     )
     proposed_at = models.DateTimeField(default=timezone.now, verbose_name=_("proposed at"))
     note = models.TextField(blank=True, verbose_name=_("note"))

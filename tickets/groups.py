@@ -15,6 +15,8 @@ AGENT_PERMISSIONS = [
     "notifications.add_message",
     "notifications.view_cannedreply",
     "refunds.view_remedy",
+    "verification.view_platformstamping",
+    "verification.view_platformorder",
 ]
 SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
     "tickets.supervise_ticket",

@@ -319,9 +319,9 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         state,
-        source=State.IN_REVIEW,
+        source=[State.REPORTED, State.IN_REVIEW],
         target=State.AWAITING_APPROVAL,
-        permission=roles.is_agent,
+        permission=roles.may_propose,
         conditions=[has_remedy_category],
         custom=declare(
             _("Propose remedy"),

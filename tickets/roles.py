@@ -63,6 +63,19 @@ def is_system(ticket, actor):
     return actor is SYSTEM
 
 
+def may_propose(ticket, actor):
+    """An agent proposes a remedy on a ticket in review; the system when the platform's record confirms
+    the claim, from `reported` as well (the verification worker)."""
+    if actor is SYSTEM:
+        return ticket.state in ("reported", "in_review")
+    return ticket.state == "in_review" and is_agent(ticket, actor)
+
+
+# People may fire it from these states only: elsewhere they are refused for the state (409), as for
+# any transition, not for the permission (services.check_transition).
+may_propose.people_from = ("in_review",)
+
+
 def may_confirm(ticket, actor):
     """The applicant confirms; the system after the waiting period; an agent on the applicant's word."""
     return actor is APPLICANT or actor is SYSTEM or is_agent(ticket, actor)
@@ -81,6 +94,7 @@ WHO = {
     is_supervisor: "supervisor",
     is_supervisor_not_proposer: "supervisor, never the proposer",
     is_system: "system",
+    may_propose: "agent from `in_review`; system when the platform's record confirms",
     may_confirm: "applicant; system after the waiting period; agent on the applicant's word",
     may_reopen: "agent; applicant within the reopen window",
 }

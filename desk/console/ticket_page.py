@@ -23,6 +23,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
+from desk.console.verification import outcome_badge
 from notifications import services as notifications
 from notifications.models import CannedReply, MessageChannel
 from tickets import roles, selectors, services, workflow
@@ -31,6 +32,7 @@ from tickets.exceptions import WorkflowError
 from tickets.links import tracking_url
 from tickets.models import Category, Evidence, State, Ticket
 from tickets.services.assisted import COMPLETABLE_STATES
+from verification import selectors as verification
 
 
 def is_agent(user):
@@ -229,7 +231,10 @@ def ticket_page(request, model_admin, pk):
         "canned": canned_replies(ticket),
         "channels": reply_channels(ticket),
         "agents": agents(),
+        "platform": verification.panel(ticket),
     }
+    if context["platform"]:
+        context["platform"]["badge"] = outcome_badge(context["platform"]["verification"])
     return TemplateResponse(request, "admin/tickets/ticket/page.html", context)
 
 

@@ -125,7 +125,7 @@ def export_rows(start, end):
             remedy.amount if remedy.amount is not None else "",
             remedy.payout_method if refund else "",
             mask(remedy.payout_account) if refund else "",
-            remedy.proposed_by.get_username(),
+            remedy.proposed_by.get_username() if remedy.proposed_by else "system",
             remedy.approved_by.get_username() if remedy.approved_by else "",
             remedy.provider_reference,
             _time(remedy.proposed_at),

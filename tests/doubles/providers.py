@@ -3,6 +3,7 @@
 import secrets
 import threading
 from collections import Counter
+from urllib.parse import unquote
 
 from tests.doubles.base import DoubleServer, RecordedRequest, Reply
 
@@ -81,11 +82,64 @@ def _positive_int(body: dict, name: str, errors: dict):
 
 
 class PlatformDouble(IdempotentProviderDouble):
-    """The stamping platform: `POST /v1/quota-adjustments` {"account", "quantity", "reference"}."""
+    """The stamping platform: `POST /v1/quota-adjustments` {"account", "quantity", "reference"}, and its
+    records: `GET /v1/stampings/{serial_number}` and `GET /v1/orders/{order_id}` (404 when unknown).
+
+    `add_stamping(...)` / `add_order(...)` put records in; `stampings` / `orders` hold them by key.
+    """
 
     path = "/v1/quota-adjustments"
     id_prefix = "qa_"
     amount_field = "quantity"
+
+    def __init__(self, token: str | None = None):
+        super().__init__(token)
+        self.stampings: dict[str, dict] = {}
+        self.orders: dict[str, dict] = {}
+
+    def add_stamping(self, serial_number, account, status="refund", quota_restored=False, **fields) -> dict:
+        record = {
+            "serial_number": serial_number,
+            "account": account,
+            "status": status,
+            "attempted_at": "2024-09-10T21:40:00+07:00",
+            "document_name": "surat-lamaran.pdf",
+            "quota_restored": quota_restored,
+            "restored_at": "2024-09-11T09:00:00+07:00" if quota_restored else None,
+            **fields,
+        }
+        self.stampings[serial_number] = record
+        return record
+
+    def add_order(
+        self, order_id, account, amount=100_000, status="paid", quantity=10, quota_credited=0
+    ) -> dict:
+        record = {
+            "order_id": order_id,
+            "account": account,
+            "amount": amount,
+            "currency": "IDR",
+            "status": status,
+            "paid_at": "2024-09-10T20:00:00+07:00" if status in ("paid", "refunded") else None,
+            "quantity": quantity,
+            "quota_credited": quota_credited,
+        }
+        self.orders[order_id] = record
+        return record
+
+    def handle(self, request: RecordedRequest) -> Reply:
+        if request.method != "GET":
+            return super().handle(request)
+        collection, _, key = request.path.removeprefix("/v1/").partition("/")
+        records = {"stampings": self.stampings, "orders": self.orders}.get(collection)
+        if records is None or not key or "/" in key:
+            return Reply(404, {"error": "not_found"})
+        if request.bearer_token() != self.token:
+            return Reply(401, {"error": "unauthorized"}, {"WWW-Authenticate": "Bearer"})
+        record = records.get(unquote(key))
+        if record is None:
+            return Reply(404, {"error": "not_found"})
+        return Reply(200, record)
 
     def validate(self, body: dict) -> dict:
         errors = _missing(body, ("account", "quantity", "reference"))

@@ -41,3 +41,14 @@ def test_seeded_remedies_went_through_the_ledger():
     for remedy in applied:
         assert remedy.ledger_entry.quantity == remedy.quantity
         assert remedy.ticket.state in (State.RESOLVED, State.CLOSED)
+
+
+def test_seed_demo_shows_every_verification_outcome_and_a_system_proposal():
+    from verification.models import Outcome, Verification
+
+    seed()
+    outcomes = set(Verification.objects.values_list("outcome", flat=True))
+    assert {Outcome.CONFIRMED, Outcome.CONTRADICTED, Outcome.UNKNOWN} <= outcomes
+    system = Remedy.objects.filter(proposed_by=None, state=RemedyState.PROPOSED)
+    assert system.count() == 2  # a failed stamping and an order paid and never credited
+    assert Verification.objects.exclude(duplicate_of=None).count() == 1

@@ -65,6 +65,11 @@ def check_transition(ticket, name, actor):
         )
     if not can_proceed(method):
         raise TransitionNotAllowed(_("Not possible for a ticket of this category."))
+    people_from = getattr(workflow.spec(name).permission, "people_from", None)
+    if people_from is not None and actor is not roles.SYSTEM and ticket.state not in people_from:
+        raise TransitionNotAllowed(
+            _("Not allowed while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()}
+        )
     if not has_transition_perm(method, actor):
         if name == "approve" and roles.is_supervisor(ticket, actor):
             raise TransitionForbidden(_("You cannot approve a remedy you proposed yourself."))

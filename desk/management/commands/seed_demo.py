@@ -23,7 +23,12 @@ class Command(BaseCommand):
             # The demo's own notifications would flood the console channels: keep them out of sight.
             with contextlib.redirect_stdout(io.StringIO()):
                 tickets = demo.seed_tickets()
+                verified = demo.seed_verified()
             self.stdout.write(f"Created {len(tickets)} demo tickets, one or more in every state.")
+            self.stdout.write(
+                f"Loaded the platform's demo exports and {len(verified)} reports verified against them "
+                "(filter the ticket list by platform verification)."
+            )
         self.stdout.write("\nDemo accounts (log in at /admin/):")
         for username, password, role in accounts:
             self.stdout.write(f"  {username:<11} {password:<16} {role}")

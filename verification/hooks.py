@@ -1,0 +1,24 @@
+"""What the ticket workflow sets off in verification (see tickets/workflow.py)."""
+
+from tickets import workflow
+from verification import services
+
+
+@workflow.on("report_created")
+def verify_after_intake(*, ticket, **kwargs):
+    services.start(ticket=ticket)
+
+
+@workflow.on("propose_remedy", before=True)
+def claim_serials(change, params):
+    services.claim_serials(ticket=change.ticket)
+
+
+@workflow.on("send_back", before=True)
+def release_serials(change, params):
+    services.release_serials(ticket=change.ticket)
+
+
+@workflow.on("personal_data_erased")
+def forget_record(*, ticket, redacted):
+    services.forget_record(ticket=ticket)
