@@ -9,6 +9,12 @@ def verify_after_intake(*, ticket, **kwargs):
     services.start(ticket=ticket)
 
 
+@workflow.on("report_completed")
+def verify_after_completion(*, ticket, **kwargs):
+    """A ticket opened by a message that an agent completed into a report is verified as any report."""
+    services.start(ticket=ticket)
+
+
 @workflow.on("propose_remedy", before=True)
 def claim_serials(change, params):
     services.claim_serials(ticket=change.ticket)

@@ -53,9 +53,14 @@ def start(*, ticket):
     """At intake (inside its transaction): a pending verification, run by a worker after commit."""
     if not needs_verification(ticket):
         return None
-    verification = Verification.objects.create(
-        ticket=ticket, outcome=Outcome.PENDING, next_attempt_at=timezone.now() + SWEEP_GRACE
-    )
+    verification = Verification.objects.filter(ticket=ticket).first()
+    if verification is not None and verification.proposed_at is not None:
+        return verification  # the system proposed for this ticket already: never again
+    if verification is None:
+        verification = Verification(ticket=ticket)
+    verification.outcome = Outcome.PENDING
+    verification.next_attempt_at = timezone.now() + SWEEP_GRACE
+    verification.save()
     ticket_id = ticket.pk
     transaction.on_commit(lambda: schedule([ticket_id]))
     return verification
