@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "refunds",
     "notifications",
     "verification",
+    "incidents",
     "desk",
 ]
 

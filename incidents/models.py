@@ -1,0 +1,85 @@
+"""Incidents: an outage of the stamping platform, the window it covers, and the reports linked to it."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import Ticket
+
+
+class Failed(models.TextChoices):
+    STAMPING = "stamping", _("Stamping")
+    PURCHASE = "purchase", _("Purchase")
+    BOTH = "both", _("Stamping and purchase")
+
+
+class IncidentQuerySet(models.QuerySet):
+    def open(self, now=None):
+        now = now or timezone.now()
+        return self.filter(starts_at__lte=now).filter(models.Q(ends_at=None) | models.Q(ends_at__gt=now))
+
+
+class Incident(models.Model):
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    starts_at = models.DateTimeField(verbose_name=_("window start"))
+    ends_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("window end"), help_text=_("Empty while the incident lasts.")
+    )
+    failed = models.CharField(max_length=8, choices=Failed.choices, verbose_name=_("what failed"))
+    notice_id = models.TextField(verbose_name=_("public notice (Indonesian)"))
+    notice_en = models.TextField(verbose_name=_("public notice (English)"))
+    notice_version = models.PositiveIntegerField(
+        default=1, editable=False, verbose_name=_("notice version")
+    )  # bumped when either notice text changes: a changed notice may be sent again
+    auto_propose = models.BooleanField(
+        default=True, verbose_name=_("propose confirmed reports automatically")
+    )
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("declared by"),
+    )
+    declared_at = models.DateTimeField(default=timezone.now, verbose_name=_("declared at"))
+    tickets = models.ManyToManyField(Ticket, through="IncidentTicket", related_name="incidents")
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at=None) | models.Q(ends_at__gt=models.F("starts_at")),
+                name="incident_window_ends_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_open(self):
+        now = timezone.now()
+        return self.starts_at <= now and (self.ends_at is None or self.ends_at > now)
+
+    def notice(self, language):
+        return self.notice_en if (language or "").startswith("en") else self.notice_id
+
+
+class IncidentTicket(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="incident_links")
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("linked report")
+        verbose_name_plural = _("linked reports")
+        constraints = [models.UniqueConstraint(fields=["incident", "ticket"], name="incident_ticket_once")]
+
+    def __str__(self):
+        return f"{self.incident_id}:{self.ticket_id}"
