@@ -54,3 +54,7 @@ def open_incidents():
 
 def forget_open_incidents():
     cache.delete(OPEN_CACHE_KEY)
+
+
+def linked_incidents(ticket):
+    return list(Incident.objects.filter(links__ticket=ticket).order_by("-starts_at"))

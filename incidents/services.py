@@ -34,6 +34,7 @@ def declare_incident(*, actor, **fields):
     incident.full_clean()
     incident.save()
     link(incident=incident)
+    selectors.forget_open_incidents()
     transaction.on_commit(selectors.forget_open_incidents)
     return incident
 
@@ -52,6 +53,7 @@ def update_window(*, incident, starts_at=None, ends_at=None, failed=None, end_no
     incident.full_clean()
     incident.save()
     link(incident=incident)
+    selectors.forget_open_incidents()
     transaction.on_commit(selectors.forget_open_incidents)
     return incident
 
