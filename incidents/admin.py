@@ -1,7 +1,12 @@
 """Incidents in the admin: supervisors declare and change them, agents may look."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from incidents import selectors, services
 from incidents.models import Incident
@@ -26,6 +31,8 @@ class IncidentAdmin(admin.ModelAdmin):
         "declared_at",
         "notice_version",
     ]
+
+    actions = ["approve_confirmed"]
 
     @admin.display(description=_("linked reports"))
     def linked(self, obj):
@@ -55,3 +62,53 @@ class IncidentAdmin(admin.ModelAdmin):
         if not change or {"starts_at", "ends_at", "failed"} & set(form.changed_data):
             services.link(incident=obj)
         selectors.forget_open_incidents()
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/approve-confirmed/",
+                self.admin_site.admin_view(require_POST(self.approve_confirmed_view)),
+                name="incidents_incident_approve_confirmed",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        incident = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if incident is not None:
+            extra.update(
+                figures=selectors.figures(incident),
+                bulk_approvals=incident.bulk_approvals.select_related("started_by")[:5],
+                can_approve=roles.is_supervisor(None, request.user),
+                approve_url=reverse("admin:incidents_incident_approve_confirmed", args=[incident.pk]),
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _start(self, request, incident):
+        job = services.start_bulk_approval(incident=incident, actor=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "Approving %(count)d confirmed proposal of “%(title)s” in the background.",
+                "Approving %(count)d confirmed proposals of “%(title)s” in the background.",
+                job.total,
+            )
+            % {"count": job.total, "title": incident.title},
+            messages.SUCCESS,
+        )
+
+    def approve_confirmed_view(self, request, pk):
+        if not roles.is_supervisor(None, request.user):
+            raise PermissionDenied
+        incident = get_object_or_404(Incident, pk=pk)
+        self._start(request, incident)
+        return redirect("admin:incidents_incident_change", incident.pk)
+
+    @admin.action(description=_("Approve all confirmed proposals"), permissions=["change"])
+    def approve_confirmed(self, request, queryset):
+        if not roles.is_supervisor(None, request.user):
+            self.message_user(request, gettext("Only a supervisor may approve."), messages.ERROR)
+            return
+        for incident in queryset:
+            self._start(request, incident)

@@ -83,3 +83,50 @@ class IncidentTicket(models.Model):
 
     def __str__(self):
         return f"{self.incident_id}:{self.ticket_id}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+
+
+class BulkApproval(models.Model):
+    """A supervisor's "approve all confirmed proposals" of one incident, run by a worker.
+
+    Each item is approved on its own, with the four-eyes rule judged for it; running the job again
+    (a worker killed, a retry) skips what is approved already and retries what failed."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="bulk_approvals")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by")
+    )
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
+    remedy_ids = models.JSONField(default=list, editable=False)  # the proposals to approve, taken at start
+    total = models.PositiveIntegerField(default=0, verbose_name=_("proposals"))
+    approved = models.PositiveIntegerField(default=0, verbose_name=_("approved"))
+    failures = models.JSONField(
+        default=dict, blank=True, verbose_name=_("failures")
+    )  # remedy id -> {"ticket": reference, "error": message}
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("bulk approval")
+        verbose_name_plural = _("bulk approvals")
+
+    def __str__(self):
+        return f"{self.incident_id}: {self.approved}/{self.total}"
+
+    @property
+    def failed(self):
+        return len(self.failures)
+
+    @property
+    def done(self):
+        return self.approved + self.failed
+
+    @property
+    def percent(self):
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))

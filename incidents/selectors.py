@@ -1,10 +1,16 @@
 """Reads about incidents."""
 
+import math
+from datetime import timedelta
+
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Failed, Incident
-from tickets.models import Category, Ticket
+from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
+from tickets.models import Category, State, Ticket
+from verification.models import Outcome
 
 OPEN_CACHE_KEY = "incidents:open"
 OPEN_CACHE_SECONDS = 30
@@ -58,3 +64,86 @@ def forget_open_incidents():
 
 def linked_incidents(ticket):
     return list(Incident.objects.filter(links__ticket=ticket).order_by("-starts_at"))
+
+
+def linked(incident):
+    return Ticket.objects.filter(incident_links__incident=incident)
+
+
+def confirmed_system_proposals(incident):
+    """The system's proposals, still waiting for approval, of the incident's platform-confirmed reports."""
+    return Remedy.objects.filter(
+        ticket__incident_links__incident=incident,
+        ticket__verification__outcome=Outcome.CONFIRMED,
+        state=RemedyState.PROPOSED,
+        proposed_by=None,
+    )
+
+
+def _percentile(values, fraction):
+    """Nearest-rank percentile of sorted values."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(fraction * len(values)))
+    return values[rank - 1]
+
+
+def figures(incident):
+    """What the incident's admin page shows: links by state and by outcome, what was restored and
+    refunded so far, and the time from report to remedy (applied) — median and 90th percentile."""
+
+    tickets = linked(incident)
+    state_labels = dict(State.choices)
+    by_state = [
+        (state_labels.get(row["state"], row["state"]), row["n"])
+        for row in tickets.values("state").annotate(n=Count("id")).order_by("state")
+    ]
+    outcome_labels = dict(Outcome.choices)
+    by_outcome = [
+        (outcome_labels.get(row["verification__outcome"], _("Not verified")), row["n"])
+        for row in tickets.values("verification__outcome")
+        .annotate(n=Count("id"))
+        .order_by("verification__outcome")
+    ]
+    ledger = LedgerEntry.objects.filter(ticket__incident_links__incident=incident).aggregate(
+        stamps=Sum("quantity", filter=Q(kind=RemedyKind.QUOTA), default=0),
+        rupiah=Sum("amount", filter=Q(kind=RemedyKind.REFUND), default=0),
+    )
+    durations = sorted(
+        (applied_at - created_at).total_seconds()
+        for created_at, applied_at in tickets.filter(
+            remedies__state=RemedyState.APPLIED, remedies__applied_at__isnull=False
+        ).values_list("created_at", "remedies__applied_at")
+    )
+    return dict(
+        total=tickets.count(),
+        by_state=by_state,
+        by_outcome=by_outcome,
+        stamps_restored=ledger["stamps"],
+        rupiah_refunded=ledger["rupiah"],
+        remedied=len(durations),
+        median=_duration(_percentile(durations, 0.5)),
+        p90=_duration(_percentile(durations, 0.9)),
+        waiting=confirmed_system_proposals(incident).count(),
+    )
+
+
+def _duration(seconds):
+    return None if seconds is None else timedelta(seconds=round(seconds))
+
+
+def still_proposed(remedy_ids):
+    """Of these remedies, the system proposals still waiting for approval, in order."""
+    return list(
+        Remedy.objects.filter(pk__in=remedy_ids, state=RemedyState.PROPOSED, proposed_by=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def approved_count(remedy_ids):
+    return Remedy.objects.filter(pk__in=remedy_ids, approved_at__isnull=False).count()
+
+
+def ticket_references(remedy_ids):
+    return dict(Remedy.objects.filter(pk__in=remedy_ids).values_list("pk", "ticket__reference"))

@@ -1,10 +1,13 @@
 """Declaring incidents and linking the reports they explain."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from incidents import selectors
-from incidents.models import Incident, IncidentTicket
+from incidents.models import BulkApproval, Incident, IncidentTicket, JobState
+from refunds.services import approve_remedies
+from tickets import roles
 
 BATCH = 2000
 
@@ -64,3 +67,57 @@ def link_new_report(*, ticket):
         [IncidentTicket(incident=incident, ticket=ticket) for incident in selectors.incidents_for(ticket)],
         ignore_conflicts=True,
     )
+
+
+CHUNK = 200
+
+
+def start_bulk_approval(*, incident, actor):
+    """Record the job with the proposals to approve, and hand it to a worker (inline in eager mode).
+
+    Only a supervisor may start it; each item is still judged on its own when approved."""
+    if not roles.is_supervisor(None, actor):
+        raise PermissionDenied
+    ids = list(selectors.confirmed_system_proposals(incident).order_by("pk").values_list("pk", flat=True))
+    job = BulkApproval.objects.create(incident=incident, started_by=actor, remedy_ids=ids, total=len(ids))
+    transaction.on_commit(lambda: _schedule_bulk_approval(job.pk))
+    return job
+
+
+def _schedule_bulk_approval(job_id):
+    from incidents.tasks import approve_confirmed
+
+    approve_confirmed.delay(job_id)
+
+
+def run_bulk_approval(*, job_id):
+    """Approve the job's proposals, each in its own transaction with the four-eyes rule judged for it
+    (refunds.services.approve_remedies), storing progress and failures after every chunk.
+
+    Resumable: a proposal approved already is no longer proposed, so running the job again (a worker
+    killed, a retry) skips it; the approved count is read from the remedies, never added up twice."""
+    job = BulkApproval.objects.select_related("started_by").get(pk=job_id)
+    if job.state == JobState.DONE:
+        return job
+    BulkApproval.objects.filter(pk=job.pk).update(state=JobState.RUNNING)
+    pending = selectors.still_proposed(job.remedy_ids)
+    failures = dict(job.failures)
+    for start in range(0, len(pending), CHUNK):
+        chunk = pending[start : start + CHUNK]
+        references = selectors.ticket_references(chunk)
+        for result in approve_remedies(ids=chunk, actor=job.started_by):
+            if result.ok:
+                failures.pop(str(result.id), None)
+            else:
+                failures[str(result.id)] = {"ticket": references.get(result.id, ""), "error": result.error}
+        BulkApproval.objects.filter(pk=job.pk).update(
+            approved=selectors.approved_count(job.remedy_ids), failures=failures
+        )
+    BulkApproval.objects.filter(pk=job.pk).update(
+        state=JobState.DONE,
+        finished_at=timezone.now(),
+        approved=selectors.approved_count(job.remedy_ids),
+        failures=failures,
+    )
+    job.refresh_from_db()
+    return job

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+import pytest
+
 from incidents import services
 from incidents.models import Failed
 
@@ -19,3 +21,33 @@ def declare(actor, *, failed=Failed.STAMPING, hours_ago=2, ends_at=None, **field
         failed=failed,
         **fields,
     )
+
+
+def confirmed_report(platform, n, **fields):
+    """A stamp_failed report in the incident's window that the platform confirms: the system proposed."""
+    from tests.verification.conftest import ACCOUNT, serial, stamp_ticket
+    from verification import services as verification
+
+    platform.add_stamping(serial(n), ACCOUNT)
+    ticket = stamp_ticket(serial(n), attempted_at=timezone.now() - timedelta(minutes=30), **fields)
+    services.link_new_report(ticket=ticket)  # what intake's hook does (the factory skips intake)
+    verification.verify_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    return ticket
+
+
+@pytest.fixture
+def platform(platform_double, settings):
+    """The platform double over loopback HTTP; remedies are approved but not applied (paused)."""
+    settings.REMEDIES_PAUSED = True
+    settings.VERIFICATION_RETRY_SECONDS = 60
+    return platform_double
+
+
+@pytest.fixture
+def admin_client_for(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
