@@ -66,6 +66,11 @@ class IncidentAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
+                "<int:pk>/send-notice/",
+                self.admin_site.admin_view(require_POST(self.send_notice_view)),
+                name="incidents_incident_send_notice",
+            ),
+            path(
                 "<int:pk>/approve-confirmed/",
                 self.admin_site.admin_view(require_POST(self.approve_confirmed_view)),
                 name="incidents_incident_approve_confirmed",
@@ -82,6 +87,11 @@ class IncidentAdmin(admin.ModelAdmin):
                 bulk_approvals=incident.bulk_approvals.select_related("started_by")[:5],
                 can_approve=roles.is_supervisor(None, request.user),
                 approve_url=reverse("admin:incidents_incident_approve_confirmed", args=[incident.pk]),
+                notice_runs=[
+                    selectors.notice_progress(run)
+                    for run in incident.notice_runs.select_related("started_by")[:5]
+                ],
+                send_notice_url=reverse("admin:incidents_incident_send_notice", args=[incident.pk]),
             )
         return super().change_view(request, object_id, form_url, extra)
 
@@ -103,6 +113,17 @@ class IncidentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         incident = get_object_or_404(Incident, pk=pk)
         self._start(request, incident)
+        return redirect("admin:incidents_incident_change", incident.pk)
+
+    def send_notice_view(self, request, pk):
+        if not roles.is_supervisor(None, request.user):
+            raise PermissionDenied
+        incident = get_object_or_404(Incident, pk=pk)
+        services.start_notice(incident=incident, actor=request.user)
+        self.message_user(
+            request,
+            gettext("Sending the notice to the applicants of “%(title)s”.") % {"title": incident.title},
+        )
         return redirect("admin:incidents_incident_change", incident.pk)
 
     @admin.action(description=_("Approve all confirmed proposals"), permissions=["change"])

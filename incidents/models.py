@@ -130,3 +130,42 @@ class BulkApproval(models.Model):
     @property
     def percent(self):
         return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+
+class NoticeRun(models.Model):
+    """Sending one version of an incident's notice to every applicant of its linked reports."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notice_runs")
+    version = models.PositiveIntegerField(verbose_name=_("notice version"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by")
+    )
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
+    touched_at = models.DateTimeField(default=timezone.now)  # last batch started: a stale run is resumed
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("notice sending")
+        verbose_name_plural = _("notice sendings")
+
+    def __str__(self):
+        return f"{self.incident_id} v{self.version}"
+
+
+class IncidentNotice(models.Model):
+    """One ticket was sent one version of an incident's notice (written with its outbox messages)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notices_sent")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "ticket", "version"], name="incident_notice_once")
+        ]
+
+    def __str__(self):
+        return f"{self.incident_id}:{self.ticket_id} v{self.version}"

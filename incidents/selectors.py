@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models import Failed, Incident
+from incidents.models import Failed, Incident, IncidentNotice
 from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
 from tickets.models import Category, State, Ticket
 from verification.models import Outcome
@@ -147,3 +147,22 @@ def approved_count(remedy_ids):
 
 def ticket_references(remedy_ids):
     return dict(Remedy.objects.filter(pk__in=remedy_ids).values_list("pk", "ticket__reference"))
+
+
+def notice_due(run):
+    """Linked tickets that have not been sent this version of the incident's notice yet."""
+    return (
+        linked(run.incident)
+        .exclude(
+            pk__in=IncidentNotice.objects.filter(incident=run.incident, version=run.version).values("ticket")
+        )
+        .order_by("pk")
+    )
+
+
+def notice_progress(run):
+    total = linked(run.incident).count()
+    sent = IncidentNotice.objects.filter(incident=run.incident, version=run.version).count()
+    return dict(
+        run=run, total=total, sent=sent, percent=100 if not total else min(100, round(100 * sent / total))
+    )

@@ -1,11 +1,16 @@
 """Declaring incidents and linking the reports they explain."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidents import selectors
-from incidents.models import BulkApproval, Incident, IncidentTicket, JobState
+from incidents.models import BulkApproval, Incident, IncidentNotice, IncidentTicket, JobState, NoticeRun
+from notifications.models import MessageEvent
+from notifications.services import notify
 from refunds.services import approve_remedies
 from tickets import roles
 
@@ -121,3 +126,54 @@ def run_bulk_approval(*, job_id):
     )
     job.refresh_from_db()
     return job
+
+
+def start_notice(*, incident, actor):
+    """A supervisor sends the incident's current notice to every applicant of its linked reports."""
+    if not roles.is_supervisor(None, actor):
+        raise PermissionDenied
+    run = NoticeRun.objects.create(incident=incident, version=incident.notice_version, started_by=actor)
+    transaction.on_commit(lambda: schedule_notice(run.pk))
+    return run
+
+
+def schedule_notice(run_id, *, countdown=0):
+    from incidents.tasks import send_incident_notice
+
+    send_incident_notice.apply_async((run_id,), countdown=countdown or None)
+
+
+def send_notice_batch(*, run_id):
+    """Send the notice to the next batch of linked tickets that have not had this version; returns how
+    many are left. Each ticket's marker row and its outbox messages commit together, and the marker is
+    unique per incident, ticket and version: a second run or a second worker skips the ticket."""
+    run = NoticeRun.objects.select_related("incident").get(pk=run_id)
+    if run.state == JobState.DONE:
+        return 0
+    NoticeRun.objects.filter(pk=run.pk).update(state=JobState.RUNNING, touched_at=timezone.now())
+    incident = run.incident
+    for ticket in selectors.notice_due(run)[: settings.INCIDENT_NOTICE_BATCH]:
+        try:
+            with transaction.atomic():
+                IncidentNotice.objects.create(incident=incident, ticket=ticket, version=run.version)
+                notify(
+                    ticket=ticket,
+                    event=MessageEvent.INCIDENT_NOTICE,
+                    message=incident.notice(ticket.language),
+                )
+        except IntegrityError:  # another worker sent it meanwhile
+            continue
+    left = selectors.notice_due(run).count()
+    if left == 0:
+        NoticeRun.objects.filter(pk=run.pk).update(state=JobState.DONE, finished_at=timezone.now())
+    return left
+
+
+def unfinished_notice_runs():
+    """Runs not done whose last batch started longer ago than the lease: their chain of tasks died."""
+    stale = timezone.now() - timedelta(seconds=settings.INCIDENT_NOTICE_LEASE_SECONDS)
+    return list(
+        NoticeRun.objects.exclude(state=JobState.DONE)
+        .filter(touched_at__lt=stale)
+        .values_list("pk", flat=True)
+    )
