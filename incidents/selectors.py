@@ -166,3 +166,15 @@ def notice_progress(run):
     return dict(
         run=run, total=total, sent=sent, percent=100 if not total else min(100, round(100 * sent / total))
     )
+
+
+def open_incidents_with_counts():
+    """For the dashboard: each open incident with its linked reports and confirmed proposals waiting."""
+    return [
+        dict(
+            incident=incident,
+            linked=incident.linked_count,
+            waiting=confirmed_system_proposals(incident).count(),
+        )
+        for incident in Incident.objects.open().annotate(linked_count=Count("links")).order_by("starts_at")
+    ]
