@@ -105,3 +105,41 @@ def test_a_supervisor_declares_an_incident_in_the_admin_and_reports_link(client,
     )
     assert response.status_code == 302, response.content[:2000]
     assert set(IncidentTicket.objects.values_list("ticket_id", flat=True)) == {inside.pk}
+
+
+def _form(incident, **changes):
+    start = timezone.localtime(incident.starts_at)
+    data = {
+        "title": incident.title,
+        "starts_at_0": start.strftime("%Y-%m-%d"),
+        "starts_at_1": start.strftime("%H:%M:%S"),
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "failed": incident.failed,
+        "notice_id": incident.notice_id,
+        "notice_en": incident.notice_en,
+        "auto_propose": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_moving_the_start_in_the_admin_links_earlier_reports(client, sam):
+    earlier = TicketFactory(attempted_at=timezone.now() - timedelta(hours=3))
+    incident = declare(sam)
+    client.force_login(sam)
+    start = timezone.localtime(timezone.now() - timedelta(hours=4))
+    response = client.post(
+        f"/admin/incidents/incident/{incident.pk}/change/",
+        _form(incident, starts_at_0=start.strftime("%Y-%m-%d"), starts_at_1=start.strftime("%H:%M:%S")),
+    )
+    assert response.status_code == 302
+    assert linked(incident) == {earlier.pk}
+
+
+def test_changing_the_notice_in_the_admin_makes_a_new_version(client, sam):
+    incident = declare(sam)
+    client.force_login(sam)
+    client.post(f"/admin/incidents/incident/{incident.pk}/change/", _form(incident, notice_en="Updated."))
+    incident.refresh_from_db()
+    assert (incident.notice_en, incident.notice_version) == ("Updated.", 2)
