@@ -32,11 +32,28 @@ def matching_tickets(incident):
     return Ticket.objects.filter(conditions)
 
 
+def _moment(incident, ticket):
+    """The time that places the report in an incident's window, or None if its category does not match."""
+    if ticket.category == Category.STAMP_FAILED and incident.failed in (Failed.STAMPING, Failed.BOTH):
+        return ticket.attempted_at
+    if ticket.category == Category.PAID_NOT_CREDITED and incident.failed in (Failed.PURCHASE, Failed.BOTH):
+        return ticket.created_at
+    return None
+
+
 def incidents_for(ticket):
-    """Incidents (declared already) whose window and failure cover this report."""
+    """Incidents (declared already) whose window and failure cover this report (one query)."""
+    moments = [moment for moment in (ticket.attempted_at, ticket.created_at) if moment is not None]
+    if not moments:
+        return []
     found = []
-    for incident in Incident.objects.all():
-        if matching_tickets(incident).filter(pk=ticket.pk).exists():
+    for incident in Incident.objects.filter(starts_at__lte=max(moments)):
+        moment = _moment(incident, ticket)
+        if (
+            moment is not None
+            and incident.starts_at <= moment
+            and (incident.ends_at is None or moment < incident.ends_at)
+        ):
             found.append(incident)
     return found
 

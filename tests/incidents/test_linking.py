@@ -143,3 +143,16 @@ def test_changing_the_notice_in_the_admin_makes_a_new_version(client, sam):
     client.post(f"/admin/incidents/incident/{incident.pk}/change/", _form(incident, notice_en="Updated."))
     incident.refresh_from_db()
     assert (incident.notice_en, incident.notice_version) == ("Updated.", 2)
+
+
+def test_a_purchase_report_filed_during_a_purchase_incident_is_linked_at_intake(sam):
+    incident = declare(sam, failed=Failed.PURCHASE)
+    ticket = report(
+        category=Category.PAID_NOT_CREDITED,
+        attempted_at=None,
+        quota_lost=None,
+        order_id="ORD-2024-0001",
+        amount_paid=100_000,
+        remedy_preference="quota",
+    )
+    assert linked(incident) == {ticket.pk}
