@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "refunds",
     "notifications",
     "verification",
+    "incidents",
     "desk",
 ]
 
@@ -247,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
     # Verifications the platform did not answer (or a broker down at intake left unscheduled).
     "verify-due-tickets": {"task": "verification.tasks.verify_due", "schedule": timedelta(minutes=1)},
     "reconcile-yesterday": {"task": "refunds.tasks.reconcile_yesterday", "schedule": timedelta(hours=6)},
+    "resume-incident-notices": {
+        "task": "incidents.tasks.resume_incident_notices",
+        "schedule": timedelta(minutes=1),
+    },
     # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
     "sweep-kept-evidence": {"task": "tickets.tasks.sweep_kept_evidence", "schedule": timedelta(minutes=10)},
@@ -326,6 +331,11 @@ QUOTA_PLATFORM_TOKEN = env("QUOTA_PLATFORM_TOKEN")
 # Verification against the platform's records: first retry after the platform did not answer
 # (doubling, at most an hour apart, later if it sends Retry-After), and attempts before giving up.
 VERIFICATION_RETRY_SECONDS = env_int("VERIFICATION_RETRY_SECONDS", 60)
+# Incident notices: tickets per batch, pause between batches (the provider's rate), and after how long
+# without a batch an unfinished sending counts as crashed and is resumed (by the beat task below).
+INCIDENT_NOTICE_BATCH = env_int("INCIDENT_NOTICE_BATCH", 50)
+INCIDENT_NOTICE_PAUSE_SECONDS = env_int("INCIDENT_NOTICE_PAUSE_SECONDS", 2)
+INCIDENT_NOTICE_LEASE_SECONDS = env_int("INCIDENT_NOTICE_LEASE_SECONDS", 300)
 VERIFICATION_MAX_ATTEMPTS = env_int("VERIFICATION_MAX_ATTEMPTS", 12)
 PAYOUT_URL = env("PAYOUT_URL")
 PAYOUT_TOKEN = env("PAYOUT_TOKEN")

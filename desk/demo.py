@@ -2,12 +2,16 @@
 
 import io
 import random
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import override_settings
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from incidents import services as incident_services
+from incidents.models import Failed, Incident
 from notifications.models import CannedReply
 from refunds import services as remedy_services
 from tickets import roles, services, workflow
@@ -277,12 +281,41 @@ def seed_verified():
     for export in platform_exports():
         import_records(io.BytesIO(export.encode()))
     first = VERIFIED_FROM
+    flood = timezone.now() - timedelta(minutes=45)  # the stampings failed during the demo incident
     return [
-        _report(first, Category.STAMP_FAILED),
-        _report(first + 1, Category.STAMP_FAILED),
-        _report(first + 2, Category.STAMP_FAILED),
+        _report(first, Category.STAMP_FAILED, attempted_at=flood),
+        _report(first + 1, Category.STAMP_FAILED, attempted_at=flood),
+        _report(first + 2, Category.STAMP_FAILED, attempted_at=flood),
         _report(first + 3, Category.PAID_NOT_CREDITED),
         _report(first + 4, Category.PAID_NOT_CREDITED),
-        _report(first + 5, Category.STAMP_FAILED),  # no record: unknown
-        _report(first + 6, Category.STAMP_FAILED, serial=demo_serial(first), email=_account(first)),
+        _report(first + 5, Category.STAMP_FAILED, attempted_at=flood),  # no record: unknown
+        _report(
+            first + 6,
+            Category.STAMP_FAILED,
+            serial=demo_serial(first),
+            email=_account(first),
+            attempted_at=flood,
+        ),
     ]
+
+
+def seed_incident():
+    """An open stamping incident since two hours ago: it links the verified stamping reports above."""
+    if Incident.objects.exists():
+        return None
+    return incident_services.declare_incident(
+        actor=get_user_model().objects.get(username="supervisor"),
+        title="Gangguan pembubuhan CASN / CASN stamping outage",
+        starts_at=timezone.now() - timedelta(hours=2),
+        ends_at=None,
+        failed=Failed.STAMPING,
+        notice_id=(
+            "Pembubuhan e-Meterai sedang terganggu karena lonjakan pengguna. Kuota yang terpakai tanpa "
+            "hasil akan dikembalikan; Anda tidak perlu melapor lebih dari sekali."
+        ),
+        notice_en=(
+            "e-Meterai stamping is disrupted by a surge of users. Quota used without a result will be "
+            "restored; there is no need to report more than once."
+        ),
+        auto_propose=True,
+    )

@@ -48,6 +48,7 @@ class MessageEvent(models.TextChoices):
     EVIDENCE_REFUSED = "evidence_refused", _("Screenshot refused, another asked for")
     EVIDENCE_REQUESTED = "evidence_requested", _("Screenshot asked for")
     REPORT_OPENED_EMAIL = "report_opened_email", _("Report opened from an email")
+    INCIDENT_NOTICE = "incident_notice", _("Incident notice")
 
 
 class MessageStatus(models.TextChoices):

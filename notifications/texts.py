@@ -80,6 +80,10 @@ def _texts():
             "erased as soon as your {remedy} has been processed, which still needs your account details. "
             "{link}"
         ),
+        "incident_notice": _(
+            "Report {reference}: {message}\nYour report is linked to this outage; there is no need to report "
+            "again. Follow it here: {link}"
+        ),
     }
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from desk.console.charts import bar_chart, hbar_chart
+from incidents import selectors as incident_selectors
 from notifications import satisfaction
 from refunds import selectors as remedy_selectors
 from tickets import roles, selectors
@@ -132,6 +133,7 @@ def dashboard(request):
         "sections": sections,
         "awaiting": remedy_selectors.remedies_awaiting_approval(),
         "awaiting_url": _awaiting_url(),
+        "open_incidents": incident_selectors.open_incidents_with_counts(),
         "breached_url": reverse("admin:tickets_ticket_changelist") + "?sla=breached",
         "breaches": breaches,
         "backlog": backlog,

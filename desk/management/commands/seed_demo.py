@@ -24,11 +24,16 @@ class Command(BaseCommand):
             with contextlib.redirect_stdout(io.StringIO()):
                 tickets = demo.seed_tickets()
                 verified = demo.seed_verified()
+                incident = demo.seed_incident()
             self.stdout.write(f"Created {len(tickets)} demo tickets, one or more in every state.")
             self.stdout.write(
                 f"Loaded the platform's demo exports and {len(verified)} reports verified against them "
                 "(filter the ticket list by platform verification)."
             )
+            if incident is not None:
+                self.stdout.write(
+                    f"Declared the open incident “{incident.title}” ({incident.links.count()} reports)."
+                )
         self.stdout.write("\nDemo accounts (log in at /admin/):")
         for username, password, role in accounts:
             self.stdout.write(f"  {username:<11} {password:<16} {role}")

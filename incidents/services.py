@@ -1,0 +1,179 @@
+"""Declaring incidents and linking the reports they explain."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from incidents import selectors
+from incidents.models import BulkApproval, Incident, IncidentNotice, IncidentTicket, JobState, NoticeRun
+from notifications.models import MessageEvent
+from notifications.services import notify
+from refunds.services import approve_remedies
+from tickets import roles
+
+BATCH = 2000
+
+
+def link(*, incident):
+    """Link every matching report (set-based, idempotent) and unlink those the window no longer covers.
+
+    Returns the number of links the incident has afterwards."""
+    matching = selectors.matching_tickets(incident)
+    IncidentTicket.objects.filter(incident=incident).exclude(ticket__in=matching).delete()
+    now = timezone.now()
+    ids = matching.exclude(incident_links__incident=incident).values_list("pk", flat=True)
+    batch = []
+    for ticket_id in ids.iterator(chunk_size=BATCH):
+        batch.append(IncidentTicket(incident=incident, ticket_id=ticket_id, linked_at=now))
+        if len(batch) >= BATCH:
+            IncidentTicket.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    IncidentTicket.objects.bulk_create(batch, ignore_conflicts=True)
+    return IncidentTicket.objects.filter(incident=incident).count()
+
+
+@transaction.atomic
+def declare_incident(*, actor, **fields):
+    """A supervisor declares an incident; reports already in its window are linked at once."""
+    incident = Incident(declared_by=actor, declared_at=timezone.now(), **fields)
+    incident.full_clean()
+    incident.save()
+    link(incident=incident)
+    selectors.forget_open_incidents()
+    transaction.on_commit(selectors.forget_open_incidents)
+    return incident
+
+
+@transaction.atomic
+def update_window(*, incident, starts_at=None, ends_at=None, failed=None, end_now=False):
+    """Change the window (or what failed) and relink; `end_now` closes an open incident now."""
+    if starts_at is not None:
+        incident.starts_at = starts_at
+    if end_now:
+        incident.ends_at = timezone.now()
+    elif ends_at is not None:
+        incident.ends_at = ends_at
+    if failed is not None:
+        incident.failed = failed
+    incident.full_clean()
+    incident.save()
+    link(incident=incident)
+    selectors.forget_open_incidents()
+    transaction.on_commit(selectors.forget_open_incidents)
+    return incident
+
+
+def link_new_report(*, ticket):
+    """At intake: link the report to every declared incident that covers it."""
+    IncidentTicket.objects.bulk_create(
+        [IncidentTicket(incident=incident, ticket=ticket) for incident in selectors.incidents_for(ticket)],
+        ignore_conflicts=True,
+    )
+
+
+CHUNK = 200
+
+
+def start_bulk_approval(*, incident, actor):
+    """Record the job with the proposals to approve, and hand it to a worker (inline in eager mode).
+
+    Only a supervisor may start it; each item is still judged on its own when approved."""
+    if not roles.is_supervisor(None, actor):
+        raise PermissionDenied
+    ids = list(selectors.confirmed_system_proposals(incident).order_by("pk").values_list("pk", flat=True))
+    job = BulkApproval.objects.create(incident=incident, started_by=actor, remedy_ids=ids, total=len(ids))
+    transaction.on_commit(lambda: _schedule_bulk_approval(job.pk))
+    return job
+
+
+def _schedule_bulk_approval(job_id):
+    from incidents.tasks import approve_confirmed
+
+    approve_confirmed.delay(job_id)
+
+
+def run_bulk_approval(*, job_id):
+    """Approve the job's proposals, each in its own transaction with the four-eyes rule judged for it
+    (refunds.services.approve_remedies), storing progress and failures after every chunk.
+
+    Resumable: a proposal approved already is no longer proposed, so running the job again (a worker
+    killed, a retry) skips it; the approved count is read from the remedies, never added up twice."""
+    job = BulkApproval.objects.select_related("started_by").get(pk=job_id)
+    if job.state == JobState.DONE:
+        return job
+    BulkApproval.objects.filter(pk=job.pk).update(state=JobState.RUNNING)
+    pending = selectors.still_proposed(job.remedy_ids)
+    failures = dict(job.failures)
+    for start in range(0, len(pending), CHUNK):
+        chunk = pending[start : start + CHUNK]
+        references = selectors.ticket_references(chunk)
+        for result in approve_remedies(ids=chunk, actor=job.started_by):
+            if result.ok:
+                failures.pop(str(result.id), None)
+            else:
+                failures[str(result.id)] = {"ticket": references.get(result.id, ""), "error": result.error}
+        BulkApproval.objects.filter(pk=job.pk).update(
+            approved=selectors.approved_count(job.remedy_ids), failures=failures
+        )
+    BulkApproval.objects.filter(pk=job.pk).update(
+        state=JobState.DONE,
+        finished_at=timezone.now(),
+        approved=selectors.approved_count(job.remedy_ids),
+        failures=failures,
+    )
+    job.refresh_from_db()
+    return job
+
+
+def start_notice(*, incident, actor):
+    """A supervisor sends the incident's current notice to every applicant of its linked reports."""
+    if not roles.is_supervisor(None, actor):
+        raise PermissionDenied
+    run = NoticeRun.objects.create(incident=incident, version=incident.notice_version, started_by=actor)
+    transaction.on_commit(lambda: schedule_notice(run.pk))
+    return run
+
+
+def schedule_notice(run_id, *, countdown=0):
+    from incidents.tasks import send_incident_notice
+
+    send_incident_notice.apply_async((run_id,), countdown=countdown or None)
+
+
+def send_notice_batch(*, run_id):
+    """Send the notice to the next batch of linked tickets that have not had this version; returns how
+    many are left. Each ticket's marker row and its outbox messages commit together, and the marker is
+    unique per incident, ticket and version: a second run or a second worker skips the ticket."""
+    run = NoticeRun.objects.select_related("incident").get(pk=run_id)
+    if run.state == JobState.DONE:
+        return 0
+    NoticeRun.objects.filter(pk=run.pk).update(state=JobState.RUNNING, touched_at=timezone.now())
+    incident = run.incident
+    for ticket in selectors.notice_due(run)[: settings.INCIDENT_NOTICE_BATCH]:
+        try:
+            with transaction.atomic():
+                IncidentNotice.objects.create(incident=incident, ticket=ticket, version=run.version)
+                notify(
+                    ticket=ticket,
+                    event=MessageEvent.INCIDENT_NOTICE,
+                    message=incident.notice(ticket.language),
+                )
+        except IntegrityError:  # another worker sent it meanwhile
+            continue
+    left = selectors.notice_due(run).count()
+    if left == 0:
+        NoticeRun.objects.filter(pk=run.pk).update(state=JobState.DONE, finished_at=timezone.now())
+    return left
+
+
+def unfinished_notice_runs():
+    """Runs not done whose last batch started longer ago than the lease: their chain of tasks died."""
+    stale = timezone.now() - timedelta(seconds=settings.INCIDENT_NOTICE_LEASE_SECONDS)
+    return list(
+        NoticeRun.objects.exclude(state=JobState.DONE)
+        .filter(touched_at__lt=stale)
+        .values_list("pk", flat=True)
+    )
