@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents import selectors
 from incidents.models import BulkApproval, Incident, IncidentNotice, IncidentTicket, JobState, NoticeRun
@@ -13,6 +14,7 @@ from notifications.models import MessageEvent
 from notifications.services import notify
 from refunds.services import approve_remedies
 from tickets import roles
+from tickets.exceptions import TransitionForbidden
 
 BATCH = 2000
 
@@ -64,6 +66,15 @@ def update_window(*, incident, starts_at=None, ends_at=None, failed=None, end_no
     selectors.forget_open_incidents()
     transaction.on_commit(selectors.forget_open_incidents)
     return incident
+
+
+def refuse_held_system_proposal(*, ticket):
+    """Refuse the system's proposal for a report linked to an incident whose proposals wait for agents."""
+    held = Incident.objects.filter(links__ticket=ticket, auto_propose=False).order_by("pk").first()
+    if held is not None:
+        raise TransitionForbidden(
+            _("Incident “%(title)s” leaves its confirmed reports to an agent.") % {"title": held.title}
+        )
 
 
 def link_new_report(*, ticket):

@@ -93,3 +93,11 @@ def test_the_approve_button_starts_the_job(
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.state == State.APPROVED
+
+
+def test_an_incident_without_automatic_proposals_leaves_confirmed_reports_to_the_agents(platform, sam):
+    declare(sam, auto_propose=False)
+    ticket = confirmed_report(platform, 7)
+    assert ticket.state == State.REPORTED and not Remedy.objects.filter(ticket=ticket).exists()
+    assert ticket.verification.outcome == "confirmed" and ticket.verification.proposed_at is None
+    assert "leaves its confirmed reports to an agent" in ticket.verification.last_error
