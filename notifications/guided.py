@@ -29,6 +29,7 @@ from rest_framework import serializers
 
 from notifications import channels, conversation, satisfaction, texts
 from notifications.guided_questions import Invalid, current, summary
+from notifications.inbound import download_media
 from notifications.models import (
     Direction,
     GuidedConversation,
@@ -38,7 +39,7 @@ from notifications.models import (
     MessageChannel,
     MessageStatus,
 )
-from notifications.twilio_client import MediaFetchError, MediaTooLarge, fetch_media
+from notifications.twilio_client import MediaFetchError, MediaTooLarge
 from tickets import ratelimit
 from tickets import services as tickets
 from tickets.evidence import EVIDENCE_MESSAGES, EvidenceError, ProcessedImage, process_image
@@ -165,12 +166,7 @@ def _fetched_images(media):
     uploads = []
     for index, item in enumerate(media[: settings.EVIDENCE_MAX_FILES], start=1):
         try:
-            content, _type = fetch_media(
-                item["url"],
-                settings.TWILIO_ACCOUNT_SID or "",
-                settings.TWILIO_AUTH_TOKEN or "",
-                max_bytes=settings.EVIDENCE_MAX_BYTES,
-            )
+            content, _type = download_media(item["url"], max_bytes=settings.EVIDENCE_MAX_BYTES)
         except MediaTooLarge:
             return Invalid(EVIDENCE_MESSAGES["too_large"])
         except MediaFetchError as error:

@@ -178,31 +178,42 @@ def fetch_pending_media(*, message_id):
     )
 
 
-def _fetch_one(message, index, item):
+def download_media(url, *, max_bytes):
+    """A media file of an inbound message, downloaded from Twilio with the account's credentials."""
+    return fetch_media(
+        url, settings.TWILIO_ACCOUNT_SID or "", settings.TWILIO_AUTH_TOKEN or "", max_bytes=max_bytes
+    )
+
+
+def _downloaded(message, index, item, *, max_bytes):
+    """The media's bytes, or None once its state says why not; raises MediaUnavailable to be retried."""
     try:
-        content, _content_type = fetch_media(
-            item["url"],
-            settings.TWILIO_ACCOUNT_SID or "",
-            settings.TWILIO_AUTH_TOKEN or "",
-            max_bytes=settings.EVIDENCE_MAX_BYTES,
-        )
+        content, _content_type = download_media(item["url"], max_bytes=max_bytes)
+    except MediaTooLarge:
+        _set_media_state(message.pk, index, "refused", "too_large")
+        return None
+    except MediaFetchError as error:
+        if error.status is not None and 400 <= error.status < 500 and error.status != 429:
+            _set_media_state(message.pk, index, "failed", str(error))
+            return None
+        raise MediaUnavailable(str(error)) from error
+    return content
+
+
+def _fetch_one(message, index, item):
+    content = _downloaded(message, index, item, max_bytes=settings.EVIDENCE_MAX_BYTES)
+    if content is None:
+        return
+    try:
         check_image(
             io.BytesIO(content),
             max_bytes=settings.EVIDENCE_MAX_BYTES,
             max_pixels=settings.EVIDENCE_MAX_PIXELS,
         )
         image = process_image(content)
-    except MediaTooLarge:
-        _set_media_state(message.pk, index, "refused", "too_large")
-        return
     except EvidenceError as error:
         _set_media_state(message.pk, index, "refused", error.code)
         return
-    except MediaFetchError as error:
-        if error.status is not None and 400 <= error.status < 500 and error.status != 429:
-            _set_media_state(message.pk, index, "failed", str(error))
-            return
-        raise MediaUnavailable(str(error)) from error
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
         if locked.media[index].get("state") != "pending":
@@ -220,21 +231,9 @@ def _fetch_one(message, index, item):
 
 def _fetch_contact(message, index, item):
     """A shared contact card: its names and numbers are added to the message's text."""
-    try:
-        content, _content_type = fetch_media(
-            item["url"],
-            settings.TWILIO_ACCOUNT_SID or "",
-            settings.TWILIO_AUTH_TOKEN or "",
-            max_bytes=whatsapp_content.VCARD_MAX_BYTES,
-        )
-    except MediaTooLarge:
-        _set_media_state(message.pk, index, "refused", "too_large")
+    content = _downloaded(message, index, item, max_bytes=whatsapp_content.VCARD_MAX_BYTES)
+    if content is None:
         return
-    except MediaFetchError as error:
-        if error.status is not None and 400 <= error.status < 500 and error.status != 429:
-            _set_media_state(message.pk, index, "failed", str(error))
-            return
-        raise MediaUnavailable(str(error)) from error
     text = whatsapp_content.contact_text(content)
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)

@@ -25,6 +25,10 @@ from tickets import capacity, ratelimit, services
 from tickets.evidence import EvidenceError, PendingImage, check_image
 from tickets.links import tracking_url
 from tickets.models import (
+    COMMON_FIELDS,
+    MONEY_FIELDS,
+    PAID_FIELDS,
+    STAMP_FAILED_FIELDS,
     Category,
     IdempotencyRecord,
     Language,
@@ -232,20 +236,6 @@ class ReportSerializer(serializers.Serializer):
         return {name: value for name, value in attrs.items() if name in keep or name == "evidence"}
 
 
-COMMON_FIELDS = [
-    "category",
-    "full_name",
-    "nik",
-    "email",
-    "whatsapp",
-    "platform_account_email",
-    "preferred_channel",
-    "language",
-    "description",
-]
-STAMP_FAILED_FIELDS = {"quota_lost", "serial_numbers", "document_name", "attempted_at"}
-MONEY_FIELDS = {"payout_method", "payout_account", "payout_name"}
-PAID_FIELDS = {"order_id", "amount_paid", "payment_channel", "remedy_preference"} | MONEY_FIELDS
 SECTIONS = {Category.STAMP_FAILED: STAMP_FAILED_FIELDS, Category.PAID_NOT_CREDITED: PAID_FIELDS}
 
 

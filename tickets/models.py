@@ -86,6 +86,23 @@ class PayoutMethod(models.TextChoices):
     EWALLET = "ewallet", _("E-wallet")
 
 
+# The report's fields by section: every report has the common ones, each category its own section.
+COMMON_FIELDS = [
+    "category",
+    "full_name",
+    "nik",
+    "email",
+    "whatsapp",
+    "platform_account_email",
+    "preferred_channel",
+    "language",
+    "description",
+]
+STAMP_FAILED_FIELDS = {"quota_lost", "serial_numbers", "document_name", "attempted_at"}
+MONEY_FIELDS = {"payout_method", "payout_account", "payout_name"}
+PAID_FIELDS = {"order_id", "amount_paid", "payment_channel", "remedy_preference"} | MONEY_FIELDS
+
+
 class TicketQuerySet(models.QuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)

@@ -10,32 +10,21 @@ from django.utils.translation import gettext as _
 
 from tickets import roles, workflow
 from tickets.exceptions import TransitionForbidden, TransitionNotAllowed
-from tickets.models import OPEN_STATES, Category, SerialNumber, State, TicketTransition
+from tickets.models import (
+    COMMON_FIELDS,
+    OPEN_STATES,
+    PAID_FIELDS,
+    STAMP_FAILED_FIELDS,
+    Category,
+    SerialNumber,
+    State,
+    TicketTransition,
+)
 from tickets.services.reports import attach_evidence, delete_files, processed_images, submit_report
 from tickets.services.transitions import lock_ticket
 
 # What completing a message-opened ticket may set: the report's fields, never its contact history.
-COMPLETED_FIELDS = [
-    "category",
-    "full_name",
-    "nik",
-    "email",
-    "whatsapp",
-    "platform_account_email",
-    "preferred_channel",
-    "language",
-    "description",
-    "quota_lost",
-    "document_name",
-    "attempted_at",
-    "order_id",
-    "amount_paid",
-    "payment_channel",
-    "remedy_preference",
-    "payout_method",
-    "payout_account",
-    "payout_name",
-]
+COMPLETED_FIELDS = [*COMMON_FIELDS, *sorted((STAMP_FAILED_FIELDS - {"serial_numbers"}) | PAID_FIELDS)]
 COMPLETABLE_STATES = [State.REPORTED, State.IN_REVIEW, State.AWAITING_INFO]
 
 
