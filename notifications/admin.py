@@ -16,10 +16,11 @@ from notifications.models import (
     SatisfactionSurvey,
     macro_transitions,
 )
+from tickets.admin import ReadOnlyAdmin
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "ticket",
@@ -78,18 +79,9 @@ class MessageAdmin(admin.ModelAdmin):
         url = reverse("admin:notifications_inboundemail_change", args=[inbound.pk])
         return format_html('<a href="{}">{}</a>', url, _("Show the raw message"))
 
-    def has_add_permission(self, request):
-        return False  # replies go through the ticket (notifications.services.send_reply)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(InboundEmail)
-class InboundEmailAdmin(admin.ModelAdmin):
+class InboundEmailAdmin(ReadOnlyAdmin):
     """Every inbound email as received, read or not: what a shown reply was taken from, and refusals."""
 
     list_display = ["received_at", "sender", "subject", "state", "size", "message"]
@@ -123,15 +115,6 @@ class InboundEmailAdmin(admin.ModelAdmin):
             _("Show the message exactly as received"),
             inbound.raw_text,
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 PLACEHOLDERS = {"name", "reference", "quantity", "link"}
@@ -202,7 +185,7 @@ class CannedReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SatisfactionSurvey)
-class SatisfactionSurveyAdmin(admin.ModelAdmin):
+class SatisfactionSurveyAdmin(ReadOnlyAdmin):
     """The applicants' ratings, read-only: written by the survey itself, never typed in."""
 
     list_display = ["ticket", "agent", "channel", "asked_at", "rating", "comment_preview", "answered_at"]
@@ -214,12 +197,3 @@ class SatisfactionSurveyAdmin(admin.ModelAdmin):
     @admin.display(description=_("comment"))
     def comment_preview(self, survey):
         return Truncator(survey.comment).chars(80)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -19,22 +19,10 @@ from refunds.models import LedgerEntry, ReconciliationMismatch, Remedy, RemedyAw
 from refunds.services import approve_remedies
 from tickets import roles
 from tickets import services as tickets
+from tickets.admin import ReadOnlyAdmin
 from tickets.exceptions import WorkflowError
 from tickets.masking import mask
 from tickets.models import Evidence, State, Ticket
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the services: viewable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def ticket_link(obj):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets import roles
+from tickets.admin import ReadOnlyAdmin
 from verification.imports import ExportError, import_records
 from verification.models import PlatformOrder, PlatformStamping
 
@@ -23,20 +24,11 @@ class ExportUploadForm(forms.Form):
     )
 
 
-class PlatformRecordAdmin(admin.ModelAdmin):
+class PlatformRecordAdmin(ReadOnlyAdmin):
     """Read-only: rows come from the exports (upload here, or `import_platform_records`)."""
 
     change_list_template = "admin/verification/change_list.html"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_upload"
