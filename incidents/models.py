@@ -94,8 +94,9 @@ class JobState(models.TextChoices):
 class BulkApproval(models.Model):
     """A supervisor's "approve all confirmed proposals" of one incident, run by a worker.
 
-    Each item is approved on its own, with the four-eyes rule judged for it; running the job again
-    (a worker killed, a retry) skips what is approved already and retries what failed."""
+    Each item is judged on its own, with the four-eyes rule, a chunk of items per transaction
+    (incidents.services.run_bulk_approval); running the job again (a worker killed, a retry) skips
+    what is approved already and retries what failed."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="bulk_approvals")
     started_by = models.ForeignKey(

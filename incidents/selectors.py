@@ -149,17 +149,25 @@ def _duration(seconds):
     return None if seconds is None else timedelta(seconds=round(seconds))
 
 
-def still_proposed(remedy_ids):
-    """Of these remedies, the system proposals still waiting for approval, in order."""
+def not_approved(remedy_ids):
+    """Of these remedies, those never approved, in id order: what a bulk approval has left to judge
+    (one sent back or no longer proposed is judged too, and refused with its reason)."""
     return list(
-        Remedy.objects.filter(pk__in=remedy_ids, state=RemedyState.PROPOSED, proposed_by=None)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+        Remedy.objects.filter(pk__in=remedy_ids, approved_at=None).order_by("pk").values_list("pk", flat=True)
     )
 
 
 def approved_count(remedy_ids):
     return Remedy.objects.filter(pk__in=remedy_ids, approved_at__isnull=False).count()
+
+
+def approved_among(remedy_ids):
+    """Of these remedies, those approved (by anyone, at any time)."""
+    if not remedy_ids:
+        return set()
+    return set(
+        Remedy.objects.filter(pk__in=remedy_ids, approved_at__isnull=False).values_list("pk", flat=True)
+    )
 
 
 def ticket_references(remedy_ids):

@@ -85,9 +85,6 @@ def link_new_report(*, ticket):
     )
 
 
-CHUNK = 200
-
-
 def start_bulk_approval(*, incident, actor):
     """Record the job with the proposals to approve, and hand it to a worker (inline in eager mode).
 
@@ -107,36 +104,58 @@ def _schedule_bulk_approval(job_id):
 
 
 def run_bulk_approval(*, job_id):
-    """Approve the job's proposals, each in its own transaction with the four-eyes rule judged for it
-    (refunds.services.approve_remedies), storing progress and failures after every chunk.
+    """Approve the job's proposals a chunk at a time, set-based: each item judged on its own, four eyes
+    included, exactly as one approval judges it (refunds.services.approve_remedies).
 
-    Resumable: a proposal approved already is no longer proposed, so running the job again (a worker
-    killed, a retry) skips it; the approved count is read from the remedies, never added up twice."""
+    Each chunk is one transaction holding its approvals, their log and outbox rows and the job's
+    progress, so the progress bar moves chunk by chunk and a worker killed in the middle leaves whole
+    chunks approved or untouched. Resumable and exactly-once: running the job again (the task
+    redelivered after a crash, a retry) judges only what is not approved yet, and a failure is judged
+    again; the approved count is read from the remedies, never added up."""
     job = BulkApproval.objects.select_related("started_by").get(pk=job_id)
     if job.state == JobState.DONE:
         return job
     BulkApproval.objects.filter(pk=job.pk).update(state=JobState.RUNNING)
-    pending = selectors.still_proposed(job.remedy_ids)
-    failures = dict(job.failures)
-    for start in range(0, len(pending), CHUNK):
-        chunk = pending[start : start + CHUNK]
-        references = selectors.ticket_references(chunk)
-        for result in approve_remedies(ids=chunk, actor=job.started_by):
-            if result.ok:
-                failures.pop(str(result.id), None)
-            else:
-                failures[str(result.id)] = {"ticket": references.get(result.id, ""), "error": result.error}
+    pending = selectors.not_approved(job.remedy_ids)
+    chunk = settings.INCIDENT_APPROVAL_CHUNK
+    for start in range(0, len(pending), chunk):
+        _approve_chunk(job, pending[start : start + chunk])
+    with transaction.atomic():
+        failures = _locked_failures(job)
+        approved = selectors.approved_among([int(remedy_id) for remedy_id in failures])
         BulkApproval.objects.filter(pk=job.pk).update(
-            approved=selectors.approved_count(job.remedy_ids), failures=failures
+            state=JobState.DONE,
+            finished_at=timezone.now(),
+            approved=selectors.approved_count(job.remedy_ids),
+            failures={key: value for key, value in failures.items() if int(key) not in approved},
         )
-    BulkApproval.objects.filter(pk=job.pk).update(
-        state=JobState.DONE,
-        finished_at=timezone.now(),
-        approved=selectors.approved_count(job.remedy_ids),
-        failures=failures,
-    )
     job.refresh_from_db()
     return job
+
+
+def _locked_failures(job):
+    """The job's failures so far, its row locked: two runs of one job (a task delivered again while
+    the first still runs) take turns chunk by chunk instead of overwriting each other's progress."""
+    return BulkApproval.objects.select_for_update().values_list("failures", flat=True).get(pk=job.pk)
+
+
+@transaction.atomic
+def _approve_chunk(job, chunk):
+    """One chunk: its approvals and the job's progress commit together. What another run of this job
+    approved meanwhile is skipped; a refusal of a proposal someone approved meanwhile is no failure."""
+    failures = _locked_failures(job)
+    chunk = selectors.not_approved(chunk)
+    references = selectors.ticket_references(chunk)
+    results = approve_remedies(ids=chunk, actor=job.started_by)
+    approved = selectors.approved_among([result.id for result in results if not result.ok])
+    for result in results:
+        if result.ok or result.id in approved:
+            failures.pop(str(result.id), None)
+        else:
+            failures[str(result.id)] = {"ticket": references.get(result.id, ""), "error": result.error}
+    BulkApproval.objects.filter(pk=job.pk).update(
+        approved=selectors.approved_count(job.remedy_ids), failures=failures
+    )
 
 
 def start_notice(*, incident, actor):

@@ -14,10 +14,20 @@ from tickets.links import report_form_url
 
 def tell_applicant(change, params):
     """The notification a transition declares (`tells_applicant`), with its public words if any."""
+    services.notify(**_notice(change, params))
+
+
+@workflow.twin(tell_applicant)
+def tell_applicants(changes):
+    """The same for a transition fired on many tickets: one INSERT, one publish after commit."""
+    services.notify_many(_notice(change, change.params) for change in changes)
+
+
+def _notice(change, params):
     declaration = workflow.spec(change.name).declaration
     public = str(params.get(declaration.public) or "") if declaration.public else ""
     staff = roles.actor_kind(change.actor) == "staff"
-    services.notify(
+    return dict(
         ticket=change.ticket,
         event=declaration.tells_applicant,
         author=change.actor if staff and public else None,

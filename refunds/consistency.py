@@ -4,11 +4,13 @@ A ticket's current remedy (its last one not sent back) is proposed exactly while
 approval, approved exactly while the ticket is approved, failed exactly while it is `remedy_failed`,
 and applied when a ticket with a remedy category is resolved; in every other state the ticket has no
 current remedy or one applied before it was reopened. Every earlier remedy was applied or withdrawn.
-Checked after each transition that moves a remedy (`refunds.hooks`) and, in the tests, after every
-transition of the ticket workflow.
+Checked after each transition that moves a remedy (`refunds.hooks`; for a bulk approval, once for the
+whole set with `check_many`) and, in the tests, after every transition of the ticket workflow.
 """
 
-from refunds.models import RemedyState
+from collections import defaultdict
+
+from refunds.models import Remedy, RemedyState
 from tickets.models import Category, State
 
 NO_REMEDY = None
@@ -37,7 +39,22 @@ def allowed_current_states(ticket):
 
 def check(ticket):
     """Raise RemedyOutOfStep unless the remedies of `ticket` fit its state (read afresh)."""
-    states = list(ticket.remedies.order_by("-id").values_list("state", flat=True))
+    _judge(ticket, list(ticket.remedies.order_by("-id").values_list("state", flat=True)))
+
+
+def check_many(tickets):
+    """`check` for many tickets in one query (a bulk transition)."""
+    tickets = list(tickets)
+    states = defaultdict(list)
+    remedies = Remedy.objects.filter(ticket__in=tickets).order_by("ticket_id", "-id")
+    for ticket_id, state in remedies.values_list("ticket_id", "state"):
+        states[ticket_id].append(state)
+    for ticket in tickets:
+        _judge(ticket, states[ticket.pk])
+
+
+def _judge(ticket, states):
+    """Raise RemedyOutOfStep unless these remedy states (newest first) fit the ticket's state."""
     current = next((state for state in states if state != RemedyState.WITHDRAWN), NO_REMEDY)
     if current not in allowed_current_states(ticket):
         raise RemedyOutOfStep(f"ticket {ticket.reference} is {ticket.state} but its remedy is {current}")

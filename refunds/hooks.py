@@ -3,7 +3,8 @@
 A proposal is created, approved, withdrawn or retried on the locked ticket before its state changes,
 in the same transaction (the ticket, then its remedy: the one lock order); once the ticket's state
 changed, its remedies are checked against it (`refunds.consistency`), and an approved remedy is handed
-to a worker once the transaction commits.
+to a worker once the transaction commits. Each hook a bulk approval runs has its set-based twin
+(`workflow.twin`), which does the same for the whole set in a few statements.
 """
 
 from django.db import transaction
@@ -27,6 +28,11 @@ def create_proposal(change, params):
 @workflow.on("approve", before=True)
 def approve_proposal(change, params):
     services.mark_approved(ticket=change.ticket, approved_by=change.actor, remedy_id=params.get("remedy_id"))
+
+
+@workflow.twin(approve_proposal)
+def approve_proposals(changes):
+    services.mark_many_approved(changes)
 
 
 @workflow.on("send_back", before=True)
@@ -53,6 +59,11 @@ def check_remedy_in_step(change, params):
     consistency.check(change.ticket)
 
 
+@workflow.twin(check_remedy_in_step)
+def check_remedies_in_step(changes):
+    consistency.check_many(change.ticket for change in changes)
+
+
 for _name in REMEDY_TRANSITIONS:
     workflow.on(_name)(check_remedy_in_step)
 
@@ -62,6 +73,13 @@ for _name in REMEDY_TRANSITIONS:
 def schedule_application(change, params):
     remedy_id = change.ticket.current_remedy.pk
     transaction.on_commit(lambda: services.schedule_application(remedy_id))
+
+
+@workflow.twin(schedule_application)
+def schedule_applications(changes):
+    remedy_ids = [change.ticket.current_remedy.pk for change in changes]
+    if remedy_ids:
+        transaction.on_commit(lambda: services.schedule_applications(remedy_ids))
 
 
 @workflow.on("personal_data_erased")

@@ -8,14 +8,16 @@ Lock order, everywhere: **the ticket, then its remedy.** Approval, send-back and
 ticket in the workflow service (`tickets.services.fire`) and the remedy in their hooks here;
 `record_application` and `record_failure` lock the ticket and then the remedy (`_lock_ticket_then_remedy`)
 before firing the ticket's transition; erasure locks the ticket and then redacts its remedies
-(the `personal_data_erased` hook); bulk approval approves one ticket at a time, each in its own
-transaction. Statements that touch a remedy without its ticket (`claim`, `release`,
+(the `personal_data_erased` hook); bulk approval (`approve_remedies`, `tickets.services.fire_many`)
+locks its set of tickets in id order, then their proposals in id order (`mark_many_approved`).
+Statements that touch a remedy without its ticket (`claim`, `release`,
 `note_provider_success`) are single-row updates outside any transaction, holding no other lock
 while they wait; the sweep only reads.
 """
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,7 +32,7 @@ from refunds.gateways import GatewayError, gateway_for
 from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
 from refunds.retries import claim_lease
 from tickets import services as tickets
-from tickets.exceptions import InvalidParameter, TransitionNotAllowed, WorkflowError
+from tickets.exceptions import InvalidParameter, TransitionNotAllowed
 from tickets.models import Category, RemedyPreference, Ticket
 
 log = logging.getLogger(__name__)
@@ -92,12 +94,44 @@ def _current(ticket, state, remedy_id=None):
     return remedy
 
 
+APPROVAL_FIELDS = ["state", "approved_by", "approved_at", "attempts", "next_attempt_at"]
+
+
 def mark_approved(*, ticket, approved_by, remedy_id=None):
     """The proposal becomes approved; with `remedy_id`, only if that is the proposal under approval."""
     remedy = _current(ticket, RemedyState.PROPOSED, remedy_id)
     remedy.approve(by=approved_by, at=timezone.now())
-    remedy.save(update_fields=["state", "approved_by", "approved_at", "attempts", "next_attempt_at"])
+    remedy.save(update_fields=APPROVAL_FIELDS)
     return remedy
+
+
+def mark_many_approved(changes):
+    """`mark_approved` for the items of a bulk approval, on tickets `fire_many` has locked.
+
+    The tickets' proposals are locked in one statement, in id order, after the tickets (the one lock
+    order); each item is judged as `_current` judges it (its ticket's latest proposal, and the one it
+    names) and refused on its own with the same message; the accepted proposals go through the same
+    `Remedy.approve` and are saved in one UPDATE (they share the approver and the time)."""
+    proposals = Remedy.objects.select_for_update().filter(
+        ticket__in=[change.ticket for change in changes], state=RemedyState.PROPOSED
+    )
+    latest = {}
+    for remedy in proposals.order_by("pk"):
+        latest[remedy.ticket_id] = remedy
+    now = timezone.now()
+    alike = defaultdict(list)
+    for change in changes:
+        remedy = latest.get(change.ticket.pk)
+        remedy_id = change.params.get("remedy_id")
+        if remedy is None or (remedy_id is not None and remedy.pk != int(remedy_id)):
+            change.refuse(TransitionNotAllowed(_("This ticket has no remedy in that state.")))
+            continue
+        remedy.approve(by=change.actor, at=now)
+        alike[tuple(getattr(remedy, name) for name in APPROVAL_FIELDS)].append(remedy.pk)
+    for values, ids in alike.items():
+        Remedy.objects.filter(pk__in=ids, state=RemedyState.PROPOSED).update(
+            **dict(zip(APPROVAL_FIELDS, values, strict=True))
+        )
 
 
 def withdraw(*, ticket, reason):
@@ -127,22 +161,29 @@ class ApprovalResult:
 
 
 def approve_remedies(*, ids, actor):
-    """Approve each remedy on its own (its own transaction, four eyes included); report per item."""
-    found = Remedy.objects.select_related("ticket").in_bulk(
-        [remedy_id for remedy_id in ids if isinstance(remedy_id, int)]
+    """Approve many remedies, each judged on its own exactly as `fire("approve")` judges it (state,
+    four eyes, the proposal still the one under approval), in one transaction for the set
+    (`tickets.services.fire_many`): the same answer per item as approving them one by one, at a
+    fraction of the cost. A remedy named twice is refused the second time, as it would be one by one.
+    An unexpected error rolls back the whole set (one by one, the items before it would stand)."""
+    found = dict(
+        Remedy.objects.filter(
+            pk__in=[remedy_id for remedy_id in ids if isinstance(remedy_id, int)]
+        ).values_list("pk", "ticket_id")
     )
+    asked = [remedy_id for remedy_id in ids if remedy_id in found]
+    items = [(found[remedy_id], {"remedy_id": remedy_id}) for remedy_id in asked]
+    refusals = iter(tickets.fire_many("approve", items=items, actor=actor) if items else ())
     results = []
     for remedy_id in ids:
-        remedy = found.get(remedy_id)
-        if remedy is None:
+        if remedy_id not in found:
             results.append(ApprovalResult(remedy_id, False, str(_("No such remedy.")), 404))
             continue
-        try:
-            tickets.fire("approve", ticket=remedy.ticket, actor=actor, remedy_id=remedy.pk)
-        except WorkflowError as exc:
-            results.append(ApprovalResult(remedy_id, False, str(exc.message), exc.http_status))
-        else:
+        refusal = next(refusals)
+        if refusal is None:
             results.append(ApprovalResult(remedy_id, True))
+        else:
+            results.append(ApprovalResult(remedy_id, False, str(refusal.message), refusal.http_status))
     return results
 
 
@@ -156,6 +197,12 @@ def schedule_application(remedy_id):
         apply_remedy.delay(remedy_id)
     except Exception:  # the broker is unreachable: the approval stands, and the sweep schedules it again
         log.exception("Could not schedule remedy %s; the sweep will", remedy_id)
+
+
+def schedule_applications(remedy_ids):
+    """Hand many approved remedies to the workers (a bulk approval, after it commits)."""
+    for remedy_id in remedy_ids:
+        schedule_application(remedy_id)
 
 
 def claimable(now):
@@ -338,12 +385,14 @@ __all__ = [
     "due_remedies",
     "create_proposal",
     "mark_approved",
+    "mark_many_approved",
     "mark_retry",
     "record_application",
     "record_provider_success",
     "record_failure",
     "release",
     "schedule_application",
+    "schedule_applications",
     "sweep_remedies",
     "withdraw",
 ]

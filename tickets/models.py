@@ -281,6 +281,19 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     def forget_current_remedy(self):
         self.__dict__.pop("_current_remedy", None)
 
+    @classmethod
+    def read_current_remedies(cls, tickets):
+        """`current_remedy` of many tickets read afresh in one query (a bulk transition's checks and hooks)."""
+        tickets = list(tickets)
+        remedies = cls._meta.get_field("remedies").related_model.objects
+        current = {}
+        for remedy in remedies.filter(ticket__in=tickets).exclude(state="withdrawn").order_by("-id"):
+            current.setdefault(remedy.ticket_id, remedy)
+        for ticket in tickets:
+            remedy = ticket._current_remedy = current.get(ticket.pk)
+            if remedy is not None:
+                remedy.ticket = ticket
+
     def within_reopen_window(self):
         window = timedelta(days=settings.REOPEN_WINDOW_DAYS)
         return timezone.now() - self.state_changed_at <= window

@@ -2,9 +2,12 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from incidents import services
 from incidents.models import BulkApproval, JobState
+from notifications.models import Message
+from refunds import services as refunds
 from refunds.models import Remedy, RemedyState
 from tests.incidents.conftest import confirmed_report, declare
 from tickets import services as tickets
@@ -101,3 +104,83 @@ def test_an_incident_without_automatic_proposals_leaves_confirmed_reports_to_the
     assert ticket.state == State.REPORTED and not Remedy.objects.filter(ticket=ticket).exists()
     assert ticket.verification.outcome == "confirmed" and ticket.verification.proposed_at is None
     assert "leaves its confirmed reports to an agent" in ticket.verification.last_error
+
+
+def test_a_mixed_chunk_judges_each_item_as_one_approval_would(
+    platform, incident, sam, sue, settings, django_capture_on_commit_callbacks
+):
+    """In one chunk: approved, approved meanwhile by someone else, sent back, re-proposed by the job's
+    own supervisor (four eyes), and no longer awaiting approval; each with its own result."""
+    settings.INCIDENT_APPROVAL_CHUNK = 10
+    ok, elsewhere, sent_back, own, gone = (confirmed_report(platform, n) for n in range(1, 6))
+    job = services.start_bulk_approval(incident=incident, actor=sam)
+    tickets.fire("approve", ticket=elsewhere, actor=sue)
+    tickets.fire("send_back", ticket=sent_back, actor=sue, reason="Cek lagi.")
+    tickets.fire("send_back", ticket=own, actor=sue, reason="Cek lagi.")
+    tickets.fire("propose_remedy", ticket=own, actor=sam, quantity=1)
+    tickets.fire("send_back", ticket=gone, actor=sue, reason="Cek lagi.")
+    tickets.fire("reject", ticket=gone, actor=sue, reason="Bukan gangguan.")
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        job = services.run_bulk_approval(job_id=job.pk)
+    assert (job.state, job.total, job.approved) == (JobState.DONE, 5, 2)
+    errors = {failure["ticket"]: failure["error"] for failure in job.failures.values()}
+    assert errors == {
+        sent_back.reference: "Not allowed while the ticket is “In review”.",
+        own.reference: "You cannot approve a remedy you proposed yourself.",
+        gone.reference: "Not allowed while the ticket is “Rejected”.",
+    }
+    assert job.done == job.total
+    approvals = TicketTransition.objects.filter(name="approve")
+    assert sorted(approvals.values_list("ticket", "actor")) == sorted(
+        [(ok.pk, sam.pk), (elsewhere.pk, sue.pk)]
+    )
+    assert Message.objects.filter(event="approved", ticket=ok).count() == 2  # WhatsApp and email, once
+
+
+def test_a_run_that_dies_mid_job_keeps_whole_chunks_and_the_next_run_finishes_it(
+    platform, incident, sam, settings, monkeypatch
+):
+    settings.INCIDENT_APPROVAL_CHUNK = 2
+    reports = [confirmed_report(platform, n) for n in range(1, 6)]
+    job = services.start_bulk_approval(incident=incident, actor=sam)
+    approve_set = refunds.mark_many_approved
+    calls = []
+
+    def dies_in_the_second_chunk(changes):
+        calls.append(len(changes))
+        approve_set(changes)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")  # after the chunk's approvals, before its commit
+
+    monkeypatch.setattr(refunds, "mark_many_approved", dies_in_the_second_chunk)
+    with pytest.raises(SystemExit):
+        services.run_bulk_approval(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.approved, job.failures) == (JobState.RUNNING, 2, {})  # the first chunk's progress
+    assert Remedy.objects.filter(state=RemedyState.APPROVED).count() == 2
+    assert TicketTransition.objects.filter(name="approve").count() == 2
+    assert Message.objects.filter(event="approved").count() == 4
+
+    job = services.run_bulk_approval(job_id=job.pk)  # the task delivered again
+    assert (job.state, job.approved, job.failures) == (JobState.DONE, 5, {})
+    assert calls == [2, 2, 2, 1]  # the first chunk is not judged again
+    for ticket in reports:
+        assert TicketTransition.objects.filter(name="approve", ticket=ticket).count() == 1
+        assert Message.objects.filter(event="approved", ticket=ticket).count() == 2
+
+
+def test_progress_is_stored_after_each_chunk(platform, incident, sam, settings, monkeypatch):
+    settings.INCIDENT_APPROVAL_CHUNK = 2
+    for n in range(1, 6):
+        confirmed_report(platform, n)
+    job = services.start_bulk_approval(incident=incident, actor=sam)
+    seen = []
+    approve = services.approve_remedies
+
+    def watching(**kwargs):
+        seen.append(BulkApproval.objects.get(pk=job.pk).approved)
+        return approve(**kwargs)
+
+    monkeypatch.setattr(services, "approve_remedies", watching)
+    job = services.run_bulk_approval(job_id=job.pk)
+    assert seen == [0, 2, 4] and job.approved == 5

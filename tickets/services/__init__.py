@@ -1,7 +1,8 @@
 """Operations that change tickets, one module per concern; callers use `from tickets import services`.
 
 - `transitions`: `fire` and `perform_transition`, the one path of every workflow transition (lock the
-  ticket, check state and permission, validate the declared parameters, run the hooks, log).
+  ticket, check state and permission, validate the declared parameters, run the hooks, log), and
+  `fire_many`, the same for many tickets in one transaction with set-based hooks (bulk approval).
 - `reports`: a new report with its serial numbers and screenshots, evidence attached later, a lost
   tracking link sent again.
 - `assignment`: assigning, "next ticket", and the reminder of a ticket waiting for the applicant.
@@ -31,6 +32,7 @@ from tickets.services.transitions import (
     check_transition,
     find_original,
     fire,
+    fire_many,
     lock_ticket,
     perform_transition,
     required_text,
@@ -51,6 +53,7 @@ __all__ = [
     "find_original",
     "flag_applicant_reply",
     "fire",
+    "fire_many",
     "lock_ticket",
     "open_for_caller",
     "mark_reply_seen",
