@@ -133,7 +133,7 @@ def main():
     from django.db import connections
 
     from incidents import services
-    from incidents.models import BulkApproval, JobState
+    from incidents.models import JobState
     from notifications.models import Message
     from refunds.models import Remedy, RemedyState
     from tickets.models import State, Ticket, TicketTransition
@@ -185,7 +185,7 @@ def main():
         and messages == 2 * count
     )
     figures = [
-        f"- start to done ({count} proposals, {services.CHUNK} per transaction): **{elapsed:.1f} s** "
+        f"- start to done ({count} proposals, {settings.INCIDENT_APPROVAL_CHUNK} per transaction): **{elapsed:.1f} s** "
         f"({1000 * elapsed / count:.2f} ms per approval; target {TARGET_SECONDS} s for 10,000)"
         + (f"; the worker's run {run.total_seconds():.1f} s" if run else ""),
         f"- progress seen moving {moves} times while polling every 0.1 s",
