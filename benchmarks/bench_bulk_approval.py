@@ -109,6 +109,11 @@ def main():
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument(
+        "--paused",
+        action="store_true",
+        help="REMEDIES_PAUSED for the worker: no hand-over to the remedies queue (what the approval costs alone)",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help="print the figures without updating RESULTS.md"
     )
     args = parser.parse_args()
@@ -118,9 +123,11 @@ def main():
         **os.environ,
         "DATABASE_URL": f"{SERVER}/{DB_NAME}",
         "CELERY_BROKER_URL": BROKER,
-        "DEBUG": "1",
+        "DEBUG": "",  # as production runs: no query log (a bulk INSERT's SQL is long)
+        "SECRET_KEY": "bench-only-" + "x" * 50,
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REMEDIES_PAUSED": "1" if args.paused else "",
     }
     migrate(env)
     os.environ.update(env)
@@ -180,12 +187,15 @@ def main():
     ok = (
         job.state == JobState.DONE
         and not job.failures
-        and approved == logs == tickets == handed_over == count
+        and approved == logs == tickets == count
+        and handed_over == (0 if args.paused else count)
         and logged_once
         and messages == 2 * count
     )
     figures = [
-        f"- start to done ({count} proposals, {settings.INCIDENT_APPROVAL_CHUNK} per transaction): **{elapsed:.1f} s** "
+        f"- start to done ({count} proposals, {settings.INCIDENT_APPROVAL_CHUNK} per transaction"
+        + (", remedies paused: no hand-over" if args.paused else "")
+        + f"): **{elapsed:.1f} s** "
         f"({1000 * elapsed / count:.2f} ms per approval; target {TARGET_SECONDS} s for 10,000)"
         + (f"; the worker's run {run.total_seconds():.1f} s" if run else ""),
         f"- progress seen moving {moves} times while polling every 0.1 s",
@@ -198,7 +208,9 @@ def main():
         [
             f"## Bulk approval: an incident's {count} confirmed proposals (issue 11, `benchmarks/bench_bulk_approval.py`)",
             "",
-            f"`.venv/bin/python benchmarks/bench_bulk_approval.py --count {args.count}` on "
+            f"`.venv/bin/python benchmarks/bench_bulk_approval.py --count {args.count}"
+            + (" --paused" if args.paused else "")
+            + f"` on "
             f"{datetime.date.today().isoformat()}; {cpu_summary()}, Python {platform.python_version()}, "
             f"{platform.system()} {platform.release()}; load average at the end {load} (the machine is shared).",
             "PostgreSQL database of its own, Redis broker, one `celery worker -Q default -c 1` running the job; "

@@ -111,7 +111,8 @@ def run_bulk_approval(*, job_id):
     progress, so the progress bar moves chunk by chunk and a worker killed in the middle leaves whole
     chunks approved or untouched. Resumable and exactly-once: running the job again (the task
     redelivered after a crash, a retry) judges only what is not approved yet, and a failure is judged
-    again; the approved count is read from the remedies, never added up."""
+    again. The approved count moves with each chunk's approvals, committed with them, and is counted
+    again from the remedies at the end (what was approved elsewhere meanwhile included)."""
     job = BulkApproval.objects.select_related("started_by").get(pk=job_id)
     if job.state == JobState.DONE:
         return job
@@ -121,7 +122,7 @@ def run_bulk_approval(*, job_id):
     for start in range(0, len(pending), chunk):
         _approve_chunk(job, pending[start : start + chunk])
     with transaction.atomic():
-        failures = _locked_failures(job)
+        _approved, failures = _locked_progress(job)
         approved = selectors.approved_among([int(remedy_id) for remedy_id in failures])
         BulkApproval.objects.filter(pk=job.pk).update(
             state=JobState.DONE,
@@ -133,29 +134,29 @@ def run_bulk_approval(*, job_id):
     return job
 
 
-def _locked_failures(job):
-    """The job's failures so far, its row locked: two runs of one job (a task delivered again while
-    the first still runs) take turns chunk by chunk instead of overwriting each other's progress."""
-    return BulkApproval.objects.select_for_update().values_list("failures", flat=True).get(pk=job.pk)
+def _locked_progress(job):
+    """The job's approved count and failures so far, its row locked: two runs of one job (a task
+    delivered again while the first still runs) take turns chunk by chunk instead of overwriting each
+    other's progress."""
+    return BulkApproval.objects.select_for_update().values_list("approved", "failures").get(pk=job.pk)
 
 
 @transaction.atomic
 def _approve_chunk(job, chunk):
     """One chunk: its approvals and the job's progress commit together. What another run of this job
     approved meanwhile is skipped; a refusal of a proposal someone approved meanwhile is no failure."""
-    failures = _locked_failures(job)
+    approved_so_far, failures = _locked_progress(job)
     chunk = selectors.not_approved(chunk)
     references = selectors.ticket_references(chunk)
     results = approve_remedies(ids=chunk, actor=job.started_by)
-    approved = selectors.approved_among([result.id for result in results if not result.ok])
+    approved = {result.id for result in results if result.ok}
+    approved |= selectors.approved_among([result.id for result in results if not result.ok])
     for result in results:
-        if result.ok or result.id in approved:
+        if result.id in approved:
             failures.pop(str(result.id), None)
         else:
             failures[str(result.id)] = {"ticket": references.get(result.id, ""), "error": result.error}
-    BulkApproval.objects.filter(pk=job.pk).update(
-        approved=selectors.approved_count(job.remedy_ids), failures=failures
-    )
+    BulkApproval.objects.filter(pk=job.pk).update(approved=approved_so_far + len(approved), failures=failures)
 
 
 def start_notice(*, incident, actor):

@@ -6,6 +6,7 @@ uses it only outside the 24-hour window.
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.utils import translation
@@ -103,6 +104,13 @@ def evidence_refused_note(name, reason):
 EVENTS = list(_texts().keys())
 
 
+@lru_cache(maxsize=8)
+def _texts_in(language):
+    """The texts in `language`, translated once per process: a bulk approval renders thousands."""
+    with translation.override(language):
+        return _texts()
+
+
 def _subject(event, reference):
     return pgettext("email subject", "[{reference}] e-Meterai report").format(reference=reference)
 
@@ -131,7 +139,7 @@ def render(event, *, ticket, channel, **context):
         values.update({key: str(value) for key, value in context.items()})
         if channel == "whatsapp":
             values["message"] = _shorten(values["message"])
-        body = _texts()[event].format(**values)
+        body = _texts_in(language)[event].format(**values)
         content = {}
         sid = content_sid(event, language)
         if sid:
