@@ -140,7 +140,7 @@ def main():
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     ok = applied == ledger == resolved == len(ids) and once
     figures = [
-        f"- bulk approval request ({len(ids)} ids, one transaction each, 200): **{approved_after:.1f} s** "
+        f"- bulk approval request ({len(ids)} ids, set-based in one transaction, 200): **{approved_after:.1f} s** "
         f"({len(ids) / approved_after:.0f} approvals/s)",
         f"- from the request until all {len(ids)} applied by the worker: **{applied_after:.1f} s** "
         f"({len(ids) / applied_after:.0f} remedies/s end to end)",
