@@ -338,6 +338,10 @@ INCIDENT_NOTICE_BATCH = env_int("INCIDENT_NOTICE_BATCH", 50)
 INCIDENT_NOTICE_PAUSE_SECONDS = env_int("INCIDENT_NOTICE_PAUSE_SECONDS", 2)
 INCIDENT_NOTICE_LEASE_SECONDS = env_int("INCIDENT_NOTICE_LEASE_SECONDS", 300)
 VERIFICATION_MAX_ATTEMPTS = env_int("VERIFICATION_MAX_ATTEMPTS", 12)
+# Tickets verified by one task (an import, the sweep), their serial numbers asked of the platform's API
+# on this many threads at once.
+VERIFICATION_BATCH = env_int("VERIFICATION_BATCH", 100)
+VERIFICATION_THREADS = env_int("VERIFICATION_THREADS", 8)
 PAYOUT_URL = env("PAYOUT_URL")
 PAYOUT_TOKEN = env("PAYOUT_TOKEN")
 # Approved remedies wait (are not sent to the gateways) while this is on, e.g. during platform maintenance.
