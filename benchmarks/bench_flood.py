@@ -54,6 +54,7 @@ SERIALS_PER_REPORT = 2
 # SMTP relay's usual limits).
 NOTICE_BATCH = 80
 NOTICE_PAUSE_SECONDS = 1
+STALL_SECONDS = 180  # longer than the task time limit: no approval for that long, the job's task died
 
 
 def serial(index, k):
@@ -290,7 +291,18 @@ def main():  # noqa: PLR0915 - one linear script
         started = time.perf_counter()
         job = incidents.start_bulk_approval(incident=incident, actor=supervisor)
         done = BulkApproval.objects.filter(pk=job.pk, state=JobState.DONE)
-        wait_until(done.exists, args.timeout, "the bulk approval")
+        progress = {"approved": -1, "at": time.monotonic()}
+
+        def approval_done():
+            """Done; or the job's task stopped (killed by the task time limit: nothing resumes it)."""
+            count = Remedy.objects.filter(ticket_id__in=ids, approved_at__isnull=False).count()
+            if count != progress["approved"]:
+                progress.update(approved=count, at=time.monotonic())
+            elif time.monotonic() - progress["at"] > STALL_SECONDS:
+                raise SystemExit(f"FAILED: the bulk approval job stopped at {count} of {len(ids)} approved")
+            return done.exists()
+
+        wait_until(approval_done, args.timeout, "the bulk approval")
         figures["approve"] = time.perf_counter() - started
         job.refresh_from_db()
         checks["approved"], checks["approval_failures"] = job.approved, len(job.failures)
@@ -403,7 +415,7 @@ def main():  # noqa: PLR0915 - one linear script
     ]
     section = "\n".join(
         [
-            "## A flood: 10,000 linked reports verified, approved, applied and told (issue 11, `benchmarks/bench_flood.py`)",
+            f"## A flood: {n:,} linked reports verified, approved, applied and told (issue 11, `benchmarks/bench_flood.py`)",
             "",
             f"`.venv/bin/python benchmarks/bench_flood.py --count {n} --rows {args.rows} --remedies {args.remedies} "
             f"--deliveries {args.deliveries} --verification {args.verification} --default {args.default}` on "
