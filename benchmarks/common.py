@@ -95,10 +95,13 @@ def migrate(env):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
 
-def start_celery_worker(env, concurrency):
-    """A real Celery worker on the benchmark's broker and database, as production runs it."""
+def start_celery_worker(env, concurrency, queues=None, name=None):
+    """A real Celery worker on the benchmark's broker and database, as production runs it: on every
+    queue, or on `queues` (a comma-separated list) under its own node `name`."""
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "WARNING",
         "-c", str(concurrency), "-P", "prefork", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
+    if queues:
+        command += ["-Q", queues, "-n", f"{name or queues.split(',')[0]}@%h"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

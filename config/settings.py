@@ -226,6 +226,7 @@ CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in CELERY_QUEUE_NAM
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "refunds.tasks.apply_remedy": {"queue": "remedies"},
+    "refunds.tasks.apply_remedies": {"queue": "remedies"},
     "refunds.tasks.sweep_remedies": {"queue": "remedies"},
     "notifications.tasks.deliver_message": {"queue": "deliveries"},
     "notifications.tasks.deliver_messages": {"queue": "deliveries"},
@@ -340,6 +341,10 @@ INCIDENT_NOTICE_LEASE_SECONDS = env_int("INCIDENT_NOTICE_LEASE_SECONDS", 300)
 # job's progress stored with each).
 INCIDENT_APPROVAL_CHUNK = env_int("INCIDENT_APPROVAL_CHUNK", 500)
 VERIFICATION_MAX_ATTEMPTS = env_int("VERIFICATION_MAX_ATTEMPTS", 12)
+# Tickets verified by one task (an import, the sweep), their serial numbers asked of the platform's API
+# on this many threads at once.
+VERIFICATION_BATCH = env_int("VERIFICATION_BATCH", 100)
+VERIFICATION_THREADS = env_int("VERIFICATION_THREADS", 8)
 PAYOUT_URL = env("PAYOUT_URL")
 PAYOUT_TOKEN = env("PAYOUT_TOKEN")
 # Approved remedies wait (are not sent to the gateways) while this is on, e.g. during platform maintenance.
@@ -347,6 +352,11 @@ REMEDIES_PAUSED = env_bool("REMEDIES_PAUSED", False)
 # First retry delay of a remedy the provider could not apply now (doubling, at most an hour apart).
 REMEDY_RETRY_SECONDS = env_int("REMEDY_RETRY_SECONDS", 30)
 GATEWAY_TIMEOUT_SECONDS = float(env("GATEWAY_TIMEOUT_SECONDS", 10))
+# Many remedies approved at once (a bulk approval) go to the workers this many to a task, and each task
+# calls the providers on this many threads: a batch whose every call times out (50 / 8 rounds of
+# GATEWAY_TIMEOUT_SECONDS) still ends well inside CELERY_TASK_TIME_LIMIT.
+REMEDY_APPLY_BATCH = env_int("REMEDY_APPLY_BATCH", 50)
+REMEDY_APPLY_THREADS = env_int("REMEDY_APPLY_THREADS", 8)
 
 # Workflow timers and personal data retention.
 AUTO_CONFIRM_DAYS = env_int("AUTO_CONFIRM_DAYS", 7)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -176,28 +176,46 @@ def schedule_notice(run_id, *, countdown=0):
 
 def send_notice_batch(*, run_id):
     """Send the notice to the next batch of linked tickets that have not had this version; returns how
-    many are left. Each ticket's marker row and its outbox messages commit together, and the marker is
-    unique per incident, ticket and version: a second run or a second worker skips the ticket."""
+    many are left. The batch's marker rows (unique per incident, ticket and version) and the outbox
+    messages of the tickets it marked commit together, in one transaction handed to the broker in one
+    publish: a ticket another worker or an earlier run marked already is skipped, never sent twice."""
     run = NoticeRun.objects.select_related("incident").get(pk=run_id)
     if run.state == JobState.DONE:
         return 0
     NoticeRun.objects.filter(pk=run.pk).update(state=JobState.RUNNING, touched_at=timezone.now())
     incident = run.incident
-    for ticket in selectors.notice_due(run)[: settings.INCIDENT_NOTICE_BATCH]:
-        try:
-            with transaction.atomic():
-                IncidentNotice.objects.create(incident=incident, ticket=ticket, version=run.version)
+    due = list(selectors.notice_due(run)[: settings.INCIDENT_NOTICE_BATCH])
+    with transaction.atomic():
+        marked = _mark_noticed(incident, [ticket.pk for ticket in due], run.version)
+        for ticket in due:
+            if ticket.pk in marked:
                 notify(
                     ticket=ticket,
                     event=MessageEvent.INCIDENT_NOTICE,
                     message=incident.notice(ticket.language),
                 )
-        except IntegrityError:  # another worker sent it meanwhile
-            continue
     left = selectors.notice_due(run).count()
     if left == 0:
         NoticeRun.objects.filter(pk=run.pk).update(state=JobState.DONE, finished_at=timezone.now())
     return left
+
+
+def _mark_noticed(incident, ticket_ids, version):
+    """Insert the marker rows of these tickets; the ids of those inserted now (a concurrent run's rows
+    are waited for and left out: ON CONFLICT DO NOTHING)."""
+    if not ticket_ids:
+        return set()
+    table = connection.ops.quote_name(IncidentNotice._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(ticket_ids))
+    sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    values = [value for ticket_id in ticket_ids for value in (incident.pk, ticket_id, version, sent_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (incident_id, ticket_id, version, sent_at) VALUES {rows} "  # noqa: S608
+            "ON CONFLICT (incident_id, ticket_id, version) DO NOTHING RETURNING ticket_id",
+            values,
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def unfinished_notice_runs():

@@ -8,6 +8,7 @@ import json
 import logging
 import smtplib
 import sys
+import threading
 from datetime import timedelta
 
 import requests
@@ -40,10 +41,17 @@ def twilio_configured():
     return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and settings.TWILIO_WHATSAPP_FROM)
 
 
+_clients = threading.local()
+
+
 def twilio_client():
-    return make_twilio_client(
-        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, api_url=settings.TWILIO_API_URL
-    )
+    """This thread's Twilio client for the configured account: its HTTP session keeps the connection
+    to Twilio alive from one message to the next (a new client per message paid a TLS handshake each)."""
+    key = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_API_URL)
+    cached = getattr(_clients, "cached", None)
+    if cached is None or cached[0] != key:
+        cached = _clients.cached = (key, make_twilio_client(*key[:2], api_url=key[2]))
+    return cached[1]
 
 
 def raise_for_twilio(error):

@@ -4,6 +4,8 @@
 The HTTP gateways speak the providers' protocol (README, "Providers"); every failure says whether it is final.
 """
 
+import threading
+
 import requests
 from django.conf import settings
 
@@ -29,6 +31,17 @@ class LedgerGateway:
         return f"LEDGER-{remedy.idempotency_key}"
 
 
+_local = threading.local()
+
+
+def session():
+    """This thread's HTTP session: its connections to the provider are kept alive between remedies
+    (a worker process, or each thread of a batch, reuses them instead of a TCP handshake per call)."""
+    if getattr(_local, "session", None) is None:
+        _local.session = requests.Session()
+    return _local.session
+
+
 class HttpGateway:
     """POST one remedy to a provider with its idempotency key; 409 means it was applied already."""
 
@@ -51,7 +64,7 @@ class HttpGateway:
             "Idempotency-Key": str(remedy.idempotency_key),
         }
         try:
-            response = requests.post(
+            response = session().post(
                 self.url, json=self.payload(remedy), headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:

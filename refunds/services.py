@@ -12,12 +12,15 @@ before firing the ticket's transition; erasure locks the ticket and then redacts
 locks its set of tickets in id order, then their proposals in id order (`mark_many_approved`).
 Statements that touch a remedy without its ticket (`claim`, `release`,
 `note_provider_success`) are single-row updates outside any transaction, holding no other lock
-while they wait; the sweep only reads.
+while they wait; `claim_many` locks only remedies, in id order, skipping those locked already; the
+sweep only reads.
 """
 
 import logging
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -200,9 +203,20 @@ def schedule_application(remedy_id):
 
 
 def schedule_applications(remedy_ids):
-    """Hand many approved remedies to the workers (a bulk approval, after it commits)."""
-    for remedy_id in remedy_ids:
-        schedule_application(remedy_id)
+    """Hand many approved remedies to the workers, REMEDY_APPLY_BATCH to a task (`apply_remedies`),
+    unless operators paused remedies; a batch the broker refused is left to the sweep."""
+    from refunds.tasks import apply_remedies
+
+    if settings.REMEDIES_PAUSED:
+        return
+    ids = list(remedy_ids)
+    size = max(settings.REMEDY_APPLY_BATCH, 1)
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        try:
+            apply_remedies.delay(batch)
+        except Exception:
+            log.exception("Could not schedule remedies %s..%s; the sweep will", batch[0], batch[-1])
 
 
 def claimable(now):
@@ -222,6 +236,25 @@ def claim(remedy_id):
         .filter(pk=remedy_id)
         .update(claimed_at=now, attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=None)
     )
+
+
+def claim_many(remedy_ids):
+    """Claim, as `claim` does one, every remedy of `remedy_ids` an attempt may start on now, in one
+    short transaction; returns the ids claimed. Rows another worker is claiming at this moment are
+    skipped (SKIP LOCKED), never waited for: that worker holds them."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            claimable(now)
+            .filter(pk__in=list(remedy_ids))
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        Remedy.objects.filter(pk__in=ids).update(
+            claimed_at=now, attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=None
+        )
+    return ids
 
 
 def attempts_made(remedy_id):
@@ -261,6 +294,62 @@ def attempt_application(*, remedy_id):
         raise
     record_provider_success(remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway.name)
     return True
+
+
+_executors = {}
+_executors_lock = threading.Lock()
+
+
+def _executor(threads):
+    """The process's pool of provider-calling threads (each keeps its own HTTP session alive)."""
+    with _executors_lock:
+        if threads not in _executors:
+            _executors[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="remedies")
+        return _executors[threads]
+
+
+def _call_provider(remedy):
+    """In a pool thread: the provider's reference for an applied remedy. No database here."""
+    gateway = gateway_for(remedy)
+    return gateway.name, gateway.apply(remedy)
+
+
+def attempt_applications(*, remedy_ids):
+    """Apply many approved remedies: one claim for all of them (`claim_many`), the providers called
+    concurrently (REMEDY_APPLY_THREADS threads, each on its keep-alive session), and each success
+    recorded in its own short transaction as soon as it is answered, as `attempt_application` does.
+
+    The same rules as `attempt_application`: only what this call claimed is sent, each remedy with its
+    one idempotency key, so a duplicate batch task or a remedy another worker holds sends nothing; a
+    success that cannot be recorded (or a worker killed before it) keeps its claim until the lease
+    runs out, and the sweep's re-sent request is answered 409 and recorded once. Returns the
+    provider's failures, {remedy id: GatewayError}, still claimed, for the caller to release or fail.
+    """
+    claimed = claim_many(remedy_ids)
+    if not claimed:
+        return {}
+    remedies = list(Remedy.objects.select_related("ticket").filter(pk__in=claimed).order_by("pk"))
+    pool = _executor(max(settings.REMEDY_APPLY_THREADS, 1))
+    calls = {pool.submit(_call_provider, remedy): remedy for remedy in remedies}
+    failures = {}
+    for call in as_completed(calls):
+        remedy = calls[call]
+        try:
+            gateway, provider_reference = call.result()
+        except GatewayError as exc:
+            failures[remedy.pk] = exc
+            continue
+        except Exception as exc:  # anything unexpected: the sweep claims it again when it is due
+            log.exception("Applying remedy %s failed unexpectedly", remedy.pk)
+            release(remedy_id=remedy.pk, error=exc, retry_in=retries.retry_delay(max(remedy.attempts - 1, 0)))
+            continue
+        try:
+            record_provider_success(
+                remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway
+            )
+        except DatabaseError:
+            continue  # logged; the claim stays, and the sweep's re-sent request is answered 409
+    return failures
 
 
 def record_provider_success(*, remedy_id, provider_reference, gateway):
@@ -380,8 +469,10 @@ __all__ = [
     "approve_remedies",
     "GatewayError",
     "attempt_application",
+    "attempt_applications",
     "attempts_made",
     "claim",
+    "claim_many",
     "due_remedies",
     "create_proposal",
     "mark_approved",

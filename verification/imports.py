@@ -4,7 +4,8 @@ The header tells the kind. Rows are read one at a time from the file and written
 (INSERT ... ON CONFLICT DO UPDATE, as `bulk_create(update_conflicts=True)` does), so a file of hundreds of thousands of rows never sits in memory;
 the same row loaded twice is stored once and the newest export loaded wins. A malformed row is
 reported with its line number and the rest loads. Tickets whose pending or unknown verification names
-a serial number or order the file touched are verified again once the import committed.
+a serial number or order the file touched are verified again as soon as the batch that touched them
+committed, while the rest of the file loads.
 """
 
 import csv
@@ -209,10 +210,11 @@ def _import(reader):
     result = ImportResult(kind=kind.name)
     ticket_ids = set()
     for batch in _batches(reader, kind, result):
-        ticket_ids |= _store(kind, batch)
+        touched = _store(kind, batch) - ticket_ids
         result.loaded += len(batch)
+        services.schedule(sorted(touched))  # committed: verified while the rest of the file loads
+        ticket_ids |= touched
     result.reverified = len(ticket_ids)
-    services.schedule(sorted(ticket_ids))
     return result
 
 

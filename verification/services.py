@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +19,7 @@ from refunds.models import RemedyState
 from tickets import roles
 from tickets import services as tickets
 from tickets.exceptions import InvalidParameter, WorkflowError
-from tickets.models import OPEN_STATES, Category, State, Ticket
+from tickets.models import OPEN_STATES, Category, SerialNumber, State, Ticket
 from verification import rules
 from verification.models import OPEN_OUTCOMES, Outcome, Reason, RemedyClaim, Verification
 from verification.sources import PlatformUnavailable, records
@@ -37,12 +37,13 @@ def serials_of(ticket):
     return list(ticket.serials.order_by("value").values_list("value", flat=True))
 
 
-def needs_verification(ticket):
-    """A report of a failed stamping with serial numbers, or of an order not credited with its id."""
+def needs_verification(ticket, serials=None):
+    """A report of a failed stamping with serial numbers, or of an order not credited with its id
+    (`serials`: the ticket's, when the caller read them already)."""
     if ticket.erased_at is not None:
         return False
     if ticket.category == Category.STAMP_FAILED:
-        return ticket.serials.exists()
+        return bool(serials) if serials is not None else ticket.serials.exists()
     return ticket.category == Category.PAID_NOT_CREDITED and bool(ticket.order_id)
 
 
@@ -67,14 +68,21 @@ def start(*, ticket):
 
 
 def schedule(ticket_ids):
-    """Hand verifications to the `verification` queue; a broker that is down leaves them to the sweep."""
-    from verification.tasks import verify_ticket
+    """Hand verifications to the `verification` queue, VERIFICATION_BATCH tickets to a task (one for a
+    report at intake, many for an import or the sweep); a broker that is down leaves them to the sweep."""
+    from verification.tasks import verify_ticket, verify_tickets
 
-    for ticket_id in ticket_ids:
+    ids = list(ticket_ids)
+    size = max(settings.VERIFICATION_BATCH, 1)
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
         try:
-            verify_ticket.delay(ticket_id)
-        except Exception:  # the sweep schedules it again once next_attempt_at has passed
-            log.exception("Could not schedule the verification of ticket %s; the sweep will", ticket_id)
+            if len(batch) == 1:
+                verify_ticket.delay(batch[0])
+            else:
+                verify_tickets.delay(batch)
+        except Exception:  # the sweep schedules them again once next_attempt_at has passed
+            log.exception("Could not schedule the verification of tickets %s; the sweep will", batch)
 
 
 def due(*, now=None):
@@ -102,29 +110,61 @@ def verify_ticket(*, ticket_id, source=None, now=None):
     Runs any number of times: a settled outcome (confirmed, contradicted) is kept, and the remedy is
     proposed once.
     """
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is None or not needs_verification(ticket):
-        # erased since, or its claim is gone: the sweep must not pick it up again
-        Verification.objects.filter(ticket_id=ticket_id).update(next_attempt_at=None)
-        return None
-    verification, _created = Verification.objects.get_or_create(ticket=ticket)
-    if verification.outcome not in OPEN_OUTCOMES:
-        return verification
-    serials = serials_of(ticket)
+    return verify_tickets(ticket_ids=[ticket_id], source=source, now=now)[ticket_id]
+
+
+def verify_tickets(*, ticket_ids, source=None, now=None):
+    """Check many tickets at once, as `verify_ticket` does one: {ticket id: Verification or None}.
+
+    The tickets, their serial numbers and verifications are read in three queries and the platform
+    is asked for every serial number of the batch at once (`stampings`); each outcome is then stored
+    on its own locked ticket, in its own transaction, exactly as for one ticket.
+    """
+    tickets = Ticket.objects.filter(pk__in=ticket_ids).prefetch_related(
+        Prefetch("serials", queryset=SerialNumber.objects.order_by("value"))
+    )
+    found = {ticket.pk: (ticket, [number.value for number in ticket.serials.all()]) for ticket in tickets}
+    verifications = {v.ticket_id: v for v in Verification.objects.filter(ticket_id__in=ticket_ids)}
+    results, open_claims = {}, []
+    for ticket_id in ticket_ids:
+        ticket, serials = found.get(ticket_id, (None, []))
+        if ticket is None or not needs_verification(ticket, serials):
+            # erased since, or its claim is gone: the sweep must not pick it up again
+            Verification.objects.filter(ticket_id=ticket_id).update(next_attempt_at=None)
+            results[ticket_id] = None
+            continue
+        verification = verifications.get(ticket_id)
+        if verification is None:
+            verification, _created = Verification.objects.get_or_create(ticket=ticket)
+        results[ticket_id] = verification
+        if verification.outcome in OPEN_OUTCOMES:
+            open_claims.append((ticket, serials, verification))
+    if not open_claims:
+        return results
+    source = source or records()
+    every_serial = sorted({serial for _ticket, serials, _v in open_claims for serial in serials})
+    stampings = source.stampings(every_serial) if every_serial else {}
     now = now or timezone.now()
-    try:
-        judgement = consult(ticket, serials, source or records())
-    except PlatformUnavailable as exc:
-        return record_unavailable(verification, exc, now)
-    return record_judgement(ticket, serials, judgement, now)
+    for ticket, serials, verification in open_claims:
+        try:
+            judgement = consult(ticket, serials, source, stampings)
+        except PlatformUnavailable as exc:
+            results[ticket.pk] = record_unavailable(verification, exc, now)
+            continue
+        results[ticket.pk] = record_judgement(ticket, serials, judgement, now)
+    return results
 
 
-def consult(ticket, serials, source):
-    """Ask the source (network, no transaction open) and judge the claim by what it says."""
+def consult(ticket, serials, source, stampings):
+    """Judge the claim by what the source says (`stampings`: its records of the serial numbers, asked
+    already; an order is asked here, over the network, with no transaction open)."""
     account = ticket.platform_account_email or ticket.email
     if ticket.category == Category.STAMP_FAILED:
-        stampings = {serial: source.stamping(serial) for serial in serials}
-        return rules.judge_stampings(stampings=stampings, account=account)
+        claimed = {serial: stampings[serial] for serial in serials}
+        unavailable = next((found for found in claimed.values() if isinstance(found, Exception)), None)
+        if unavailable is not None:
+            raise unavailable
+        return rules.judge_stampings(stampings=claimed, account=account)
     return rules.judge_order(
         record=source.order(ticket.order_id),
         account=account,

@@ -5,13 +5,18 @@ raises `PlatformUnavailable` when the platform did not answer (5xx, 429, a timeo
 the outcome unknown and tries again later, after `retry_after` seconds when the platform said so.
 `ExportRecords` reads the exports loaded with `import_platform_records`; `HttpRecords` asks the API
 (`QUOTA_GATEWAY=http`) and falls back to the loaded exports while the API is down or has no record.
+`stampings(serial_numbers)` answers many at once (a batch of tickets): {serial number: record, None,
+or the PlatformUnavailable raised for it}.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
 
+from refunds.gateways import session
 from verification.models import PlatformOrder, PlatformStamping
 
 
@@ -29,6 +34,14 @@ class ExportRecords:
     def stamping(self, serial_number):
         found = PlatformStamping.objects.filter(serial_number=serial_number).first()
         return found.as_record() if found else None
+
+    def stampings(self, serial_numbers):
+        """Many serial numbers in one query."""
+        found = {
+            row.serial_number: row.as_record()
+            for row in PlatformStamping.objects.filter(serial_number__in=serial_numbers)
+        }
+        return {serial: found.get(serial) for serial in serial_numbers}
 
     def order(self, order_id):
         found = PlatformOrder.objects.filter(order_id=order_id).first()
@@ -51,6 +64,23 @@ class HttpRecords:
     def stamping(self, serial_number):
         return self._get("stampings", serial_number, "stamping")
 
+    def stampings(self, serial_numbers):
+        """The API asked for every serial number at once (VERIFICATION_THREADS threads, each on its
+        keep-alive session); the loaded exports, in one query, for those it has no record of or could
+        not answer."""
+        fetched = dict(
+            zip(serial_numbers, _executor().map(self._fetch_or_error, serial_numbers), strict=True)
+        )
+        missing = [serial for serial, found in fetched.items() if not isinstance(found, dict)]
+        fallback = self.fallback.stampings(missing) if self.fallback and missing else {}
+        return {serial: fallback.get(serial) or fetched[serial] for serial in serial_numbers}
+
+    def _fetch_or_error(self, serial_number):
+        try:
+            return self._fetch(f"{self.base_url}/v1/stampings/{quote(str(serial_number), safe='')}")
+        except PlatformUnavailable as exc:
+            return exc
+
     def order(self, order_id):
         return self._get("orders", order_id, "order")
 
@@ -68,7 +98,7 @@ class HttpRecords:
 
     def _fetch(self, url):
         try:
-            response = requests.get(
+            response = session().get(
                 url, headers={"Authorization": f"Bearer {self.token}"}, timeout=self.timeout
             )
         except requests.RequestException as exc:
@@ -94,6 +124,21 @@ class HttpRecords:
             f"HTTP {response.status_code}: {response.text[:300]}",
             retry_after=int(value) if value.isdigit() else None,
         )
+
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _executor():
+    """The process's threads that ask the platform's API (created on first use, after the fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=settings.VERIFICATION_THREADS, thread_name_prefix="platform"
+            )
+        return _pool
 
 
 def records():

@@ -13,6 +13,12 @@ def verify_ticket(ticket_id):
     return verification.outcome if verification else None
 
 
+@shared_task(acks_late=True)
+def verify_tickets(ticket_ids):
+    """Check a batch of tickets (an import's, the sweep's) against the platform's records at once."""
+    services.verify_tickets(ticket_ids=ticket_ids)
+
+
 @shared_task
 def verify_due():
     """Schedule the verifications due another attempt (platform down, broker down at intake)."""

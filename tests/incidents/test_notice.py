@@ -50,6 +50,25 @@ def test_the_notice_is_sent_in_batches(sam, settings):
     assert IncidentNotice.objects.count() == 2
 
 
+def test_a_batch_skips_a_ticket_another_worker_marked_and_hands_the_rest_over_at_once(
+    sam, settings, django_capture_on_commit_callbacks
+):
+    settings.INCIDENT_NOTICE_BATCH = 10
+    first, taken, third = linked_reports(3)
+    run = services.start_notice(incident=declare(sam), actor=sam)
+    IncidentNotice.objects.create(
+        incident=run.incident, ticket=taken, version=run.version
+    )  # the other worker
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.send_notice_batch(run_id=run.pk) == 0
+    assert len(callbacks) == 1  # one transaction, one publish for the batch
+    assert (notices(first).count(), notices(taken).count(), notices(third).count()) == (
+        2,
+        0,
+        2,
+    )  # WhatsApp and email
+
+
 def test_running_the_sending_twice_sends_once_per_ticket(sam):
     (ticket,) = linked_reports(1)
     run = services.start_notice(incident=declare(sam), actor=sam)

@@ -226,6 +226,7 @@ def test_the_set_writes_the_rows_one_approval_writes(
     published, scheduled = [], []
     monkeypatch.setattr(notification_services, "schedule_delivery", lambda *ids: published.append(ids))
     monkeypatch.setattr(services, "schedule_application", scheduled.append)
+    monkeypatch.setattr(services, "schedule_applications", scheduled.extend)
 
     def applicants():
         whatsapp_only = dict(full_name="Budi", email="", whatsapp="+6281234500001", language="en")

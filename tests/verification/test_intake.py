@@ -60,7 +60,7 @@ def test_a_report_without_serial_numbers_or_order_is_not_verified(platform):
     assert not Verification.objects.filter(ticket=ticket).exists()
 
 
-@pytest.mark.parametrize("task", ["verify_ticket", "verify_due"])
+@pytest.mark.parametrize("task", ["verify_ticket", "verify_tickets", "verify_due"])
 def test_verification_tasks_run_on_the_verification_queue(task):
     from config.celery import app
     from verification import tasks
