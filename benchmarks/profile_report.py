@@ -1,11 +1,14 @@
 """Per-report CPU in the web process, without a screenshot: cProfile over N reports through the test client.
 
 Runs on a fresh SQLite database in a temporary folder with the test settings (tasks eager is turned
-off: the deliveries are queued to an in-memory broker, as a web process hands them to Redis), so the
+off: the deliveries are queued to an in-memory broker, or to Redis with --broker, as a web process
+hands them over), so the
 figures are the web process's own work: middleware, DRF, validation, the ORM. Prints the CPU per
 report and the functions with the most cumulative time.
 
-    .venv/bin/python benchmarks/profile_report.py [--count 300] [--top 25]
+    .venv/bin/python benchmarks/profile_report.py [--count 300] [--top 25] [--relay]
+
+--relay: OUTBOX_RELAY on, so the request only commits its outbox rows (no broker publish).
 """
 
 import argparse
@@ -27,6 +30,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--relay", action="store_true", help="OUTBOX_RELAY on: no publish in the request")
+    parser.add_argument(
+        "--broker",
+        default="memory://",
+        help="where the deliveries are published, e.g. redis://127.0.0.1:6379/14",
+    )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="emeterai-profile-")
     os.environ.update(
@@ -35,7 +44,8 @@ def main():
         TEST_MEDIA_ROOT=f"{folder}/media",
         RATE_LIMIT_REPORTS="off",
         LOG_LEVEL="WARNING",
-        CELERY_BROKER_URL="memory://",  # tasks queued, not run: the web process's share only
+        CELERY_BROKER_URL=args.broker,  # tasks queued, not run: the web process's share only
+        OUTBOX_RELAY="on" if args.relay else "off",
     )
     import django
 

@@ -307,6 +307,12 @@ OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 # A message handed to the broker is its task's until this long after the hand-over (or after its retry
 # is due): the sweep re-queues it only then, so a backlog in the broker is not queued a second time.
 OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
+# OUTBOX_RELAY on: a request only commits its outbox rows and `manage.py relay_outbox` hands them to
+# the delivery workers (notifications/relay.py); off: the request publishes them itself after its commit.
+# Needs a broker (the embedded mode delivers after each commit).
+OUTBOX_RELAY = env_bool("OUTBOX_RELAY", False) and not CELERY_TASK_ALWAYS_EAGER
+OUTBOX_RELAY_BATCH = env_int("OUTBOX_RELAY_BATCH", 500)
+OUTBOX_RELAY_IDLE_MS = env_int("OUTBOX_RELAY_IDLE_MS", 100)
 
 # Intake capacity (tickets/capacity.py): time queued before a worker took the request, reports received
 # at once per process, screenshots waiting for the media workers site-wide, beyond which a report is

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +64,11 @@ def _spawn(command, env, log):
     )
 
 
+def start_manage(env, log, *arguments):
+    """A `manage.py` command as a process of its own (a long-running one: the outbox relay)."""
+    return _spawn([sys.executable, "manage.py", *arguments], env, log)
+
+
 def start_worker(env, log, *, name="worker", queues=None):
     """A Celery worker (one process, solo pool) on every queue unless `queues` says otherwise."""
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "WARNING"]
@@ -112,3 +118,49 @@ def wait_for(condition, timeout, what, interval=0.05):
             return
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class StallingProxy:
+    """A TCP proxy to `target` (host, port) that can stall: while stalled it reads nothing from either
+    side, so a client in the middle of a command (a broker publish) waits as on a hung network."""
+
+    def __init__(self, target):
+        self.target = target
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stall(self):
+        self.flowing.clear()
+
+    def flow(self):
+        self.flowing.set()
+
+    def close(self):
+        self.flowing.set()
+        for sock in [self.server, *self.sockets]:
+            sock.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _address = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source, sink):
+        try:
+            while data := source.recv(65536):
+                self.flowing.wait()
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()

@@ -5,6 +5,7 @@ first answer and stores one report, and every outbox message is delivered exactl
 worker takes it.
 """
 
+import signal
 import threading
 import time
 from collections import Counter
@@ -51,7 +52,7 @@ def site(twilio_double, smtp_server, tmp_path):
         yield [base for _process, base in webs]
     finally:
         for process in started:
-            processes.stop(process, processes.signal.SIGTERM)
+            processes.stop(process, signal.SIGTERM)
         log.close()
         broker.flushdb()
 
