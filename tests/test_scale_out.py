@@ -30,9 +30,11 @@ pytestmark = [
 PER_ADDRESS = 6  # reports per minute from one client address, for the whole site
 
 
-@pytest.fixture
-def site(twilio_double, smtp_server, tmp_path):
-    """Two gunicorn processes and two workers, started side by side; Redis emptied before and after."""
+@pytest.fixture(params=["publish-after-commit", "relay"])
+def site(request, twilio_double, smtp_server, tmp_path):
+    """Two gunicorn processes and two workers, started side by side; Redis emptied before and after.
+    With the outbox relay on, two relays too (one per node, as they would run), sharing the outbox."""
+    relay = request.param == "relay"
     broker = redis.Redis.from_url(processes.broker_url())
     broker.flushdb()
     env = processes.product_env(
@@ -40,6 +42,7 @@ def site(twilio_double, smtp_server, tmp_path):
         smtp=smtp_server,
         media_root=tmp_path / "media",
         RATE_LIMIT_REPORTS=f"{PER_ADDRESS}/100",
+        OUTBOX_RELAY="on" if relay else "off",
     )
     log = open(tmp_path / "processes.log", "w")  # noqa: SIM115 - closed at the end
     started = []
@@ -47,6 +50,8 @@ def site(twilio_double, smtp_server, tmp_path):
         webs = [processes.start_web(env, log) for _ in range(2)]
         started += [process for process, _base in webs]
         started += [processes.start_worker(env, log, name=f"worker{n}") for n in (1, 2)]
+        if relay:
+            started += [processes.start_manage(env, log, "relay_outbox", "--idle-ms", "50") for _ in (1, 2)]
         for process, base in webs:
             processes.wait_until_serving(process, base)
         yield [base for _process, base in webs]
