@@ -393,6 +393,9 @@ EVIDENCE_ORPHAN_MINUTES = env_int("EVIDENCE_ORPHAN_MINUTES", 60)
 EVIDENCE_CLAIM_SECONDS = env_int("EVIDENCE_CLAIM_SECONDS", 300)
 EVIDENCE_PENDING_GRACE_SECONDS = env_int("EVIDENCE_PENDING_GRACE_SECONDS", 120)
 EVIDENCE_MAX_ATTEMPTS = env_int("EVIDENCE_MAX_ATTEMPTS", 3)
+# Plain RGB(A) PNG screenshots are re-encoded with libvips where pyvips is installed
+# (requirements-media.txt; about 2.5x less CPU than Pillow); off: always Pillow (tickets/evidence_vips.py).
+EVIDENCE_LIBVIPS = env_bool("EVIDENCE_LIBVIPS", True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -479,6 +482,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "twilio.http_client": {"level": "WARNING"},
+        "pyvips": {"level": "WARNING"},  # libvips reports every thread pool at INFO
     },
 }
 
