@@ -394,7 +394,7 @@ EVIDENCE_CLAIM_SECONDS = env_int("EVIDENCE_CLAIM_SECONDS", 300)
 EVIDENCE_PENDING_GRACE_SECONDS = env_int("EVIDENCE_PENDING_GRACE_SECONDS", 120)
 EVIDENCE_MAX_ATTEMPTS = env_int("EVIDENCE_MAX_ATTEMPTS", 3)
 # Plain RGB(A) PNG screenshots are re-encoded with libvips where pyvips is installed
-# (requirements-media.txt; about 2.5x less CPU than Pillow); off: always Pillow (tickets/evidence_vips.py).
+# (requirements-media.txt; about half Pillow's CPU); off: always Pillow (tickets/evidence_vips.py).
 EVIDENCE_LIBVIPS = env_bool("EVIDENCE_LIBVIPS", True)
 
 REST_FRAMEWORK = {

@@ -1,8 +1,8 @@
 """The media worker's optional fast path with libvips (pyvips) for the usual phone screenshot.
 
-On a 1080x2400 PNG, decoding, re-encoding without metadata, the thumbnail and the pixel hash cost about
-31 ms of CPU with libvips against 78 ms with Pillow (benchmarks/RESULTS.md), mostly because its PNG
-encoder is several times faster. It is used only where pyvips and libvips are installed
+On a 1080x2400 PNG, decoding, re-encoding without metadata, the thumbnail and the pixel hash cost 26-31
+ms of CPU with libvips against about 61 ms with Pillow (benchmarks/RESULTS.md), mostly because its PNG
+decoder and encoder are faster. It is used only where pyvips and libvips are installed
 (requirements-media.txt) and EVIDENCE_LIBVIPS is on, and only for the plain case: an 8-bit RGB or RGBA
 PNG without a colour profile, transparency key or rotation. Everything else, and every machine without
 libvips, takes tickets.evidence's Pillow path, which stays the reference: both give the same pixels and
