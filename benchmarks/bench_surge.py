@@ -9,7 +9,10 @@ stored pending: the request only reads its header);
 stored by 3; screenshots per second per core;
 5. overload: ten times the rate of 2 offered open-loop for DURATION seconds (at most 2000 requests in
 flight); every 2xx counted against the tickets stored, the rest must be 503/429 with Retry-After;
-p99 of the admitted; /healthz polled every 0.25 s throughout.
+p99 of the admitted. Run as the production layout (README, "Separate capacity"; docs/nginx.conf): the
+reports go to the intake pool, and a second gunicorn pool of its own serves everything else; /healthz
+and a console page (the ticket list, as a logged-in supervisor) are polled on that other pool
+throughout, and /healthz on the intake pool too, for comparison.
 
     .venv/bin/python benchmarks/bench_surge.py [--duration 20] [--concurrency 32] [--workers 4]
 """
@@ -18,11 +21,15 @@ import argparse
 import asyncio
 import datetime
 import json
+import multiprocessing
 import os
 import platform
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -33,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_intake  # noqa: E402
 from benchmarks.bench_intake import (  # noqa: E402
+    _cpu_seconds,
     load,
     percentile,
     scenario_bodies,
@@ -53,9 +61,10 @@ DB_NAME = bench_intake.DB_NAME = "emeterai_bench_surge"  # its CPU figures read 
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
 
 
-def env_for(media_root, in_flight, queue_ms=0):
+def env_for(media_root, in_flight, queue_ms=0, relay=False):
     env = server_env(media_root)
     env.update(
+        OUTBOX_RELAY="on" if relay else "off",
         DATABASE_URL=f"{PG}/{DB_NAME}",
         CELERY_BROKER_URL=BROKER,
         BENCHMARK_VIEWS="1",
@@ -90,14 +99,18 @@ def flush_broker():
     redis.Redis.from_url(BROKER).flushdb()
 
 
-def run_closed(base, kind, args, server):
+def run_closed(base, kind, args, server, relay=None):
+    """One closed-loop scenario; with the outbox relay running, its CPU counts as the web's."""
     path = "/bench/insert/" if kind == "ceiling" else "/api/v1/reports/"
     bodies, png = ceiling_bodies() if kind == "ceiling" else scenario_bodies(kind)
     asyncio.run(load(base + path, bodies, 3, args.concurrency))  # warm-up
     before = stored(kind)
+    relay_cpu = (lambda: _cpu_seconds(relay.pid)) if relay else (lambda: 0.0)
     web0, db0, _ = server_cpu_seconds(server.pid)
+    web0 += relay_cpu()
     statuses, latencies, elapsed = asyncio.run(load(base + path, bodies, args.duration, args.concurrency))
     web1, db1, _ = server_cpu_seconds(server.pid)
+    web1 += relay_cpu()
     created = stored(kind) - before
     return {
         "kind": kind,
@@ -115,8 +128,6 @@ def run_closed(base, kind, args, server):
 
 def _worker_cpu_seconds(worker):
     """CPU of the Celery worker's process tree (the prefork child does the work)."""
-    from benchmarks.bench_intake import _cpu_seconds
-
     pids = [worker.pid]
     children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
     if children.exists():
@@ -163,7 +174,7 @@ def drain_media(env, limit_seconds=60):
 async def overload(base, rate, duration, max_in_flight=2000):
     """Offer `rate` reports per second open-loop (a new request every 1/rate s, whatever the answers)."""
     bodies, _png = scenario_bodies("plain", count=200)
-    results, health = [], []
+    results = []
     connector = aiohttp.TCPConnector(limit=max_in_flight)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -185,20 +196,7 @@ async def overload(base, rate, duration, max_in_flight=2000):
             except (TimeoutError, aiohttp.ClientError):
                 results.append(("error", time.perf_counter() - started, None))
 
-        async def probe():
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as own:
-                while time.perf_counter() < stop_at:
-                    started = time.perf_counter()
-                    try:
-                        async with own.get(base + "/healthz") as response:
-                            await response.read()
-                            health.append((response.status, time.perf_counter() - started))
-                    except (TimeoutError, aiohttp.ClientError):
-                        health.append(("error", time.perf_counter() - started))
-                    await asyncio.sleep(0.25)
-
         tasks, n = [], 0
-        prober = asyncio.create_task(probe())
         began = time.perf_counter()
         while time.perf_counter() < stop_at:
             due = began + n / rate
@@ -208,25 +206,138 @@ async def overload(base, rate, duration, max_in_flight=2000):
             tasks.append(asyncio.create_task(one(n)))
             n += 1
         await asyncio.gather(*tasks)
-        await prober
-    return results, health
+    return results
 
 
-def start_server(env, args):
+def _poll(url, headers, duration, answers):
+    """GET `url` every 0.25 s for `duration` s, recording (status, seconds) of each answer."""
+    stop_at = time.perf_counter() + duration
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+                response.read()
+                answers.append((response.status, time.perf_counter() - started))
+        except (OSError, urllib.error.HTTPError) as error:
+            answers.append((getattr(error, "code", "error"), time.perf_counter() - started))
+        time.sleep(0.25)
+
+
+def _probe_process(probes, duration, queue):
+    answers = {name: [] for name in probes}
+    threads = [
+        threading.Thread(target=_poll, args=(url, headers, duration, answers[name]))
+        for name, (url, headers) in probes.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put(answers)
+
+
+def probing(probes, duration):
+    """Poll each of `probes` ({name: (url, headers)}) in a process of its own (one thread each), so the
+    flood's event loop, however late, never adds its lag to their latencies; returns a function that
+    waits for their answers."""
+    queue = multiprocessing.Queue()
+    process = multiprocessing.Process(target=_probe_process, args=(probes, duration, queue))
+    process.start()
+
+    def answers():
+        result = queue.get()
+        process.join()
+        return result
+
+    return answers
+
+
+def start_server(env, args, workers=None, threads=None, nice=0):
     port = free_port()
     gunicorn = [
+        *(["nice", "-n", str(nice)] if nice else []),
         str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
-        "--log-level", "warning",
+        "--workers", str(workers or args.workers), "--worker-class", "gthread",
+        "--threads", str(threads or args.threads), "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
     wait_until_up(("127.0.0.1", port), server)
     return server, f"http://127.0.0.1:{port}"
 
 
+def start_relay(env):
+    """The outbox relay beside the web pool (OUTBOX_RELAY on), as production runs it."""
+    command = [sys.executable, "manage.py", "relay_outbox"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+
+
 def stop(server):
     server.terminate()
     server.wait(timeout=30)
+
+
+CONSOLE_PAGE = "/admin/tickets/ticket/"
+
+SESSION_SCRIPT = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.cached_db import SessionStore
+from tickets.groups import ensure_groups
+from django.contrib.auth.models import Group
+ensure_groups()
+user, _ = get_user_model().objects.get_or_create(username="bench-supervisor", defaults={"is_staff": True})
+user.set_password("bench-only-password-0123456789"); user.save()
+user.groups.add(Group.objects.get(name="Supervisors"))
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(session.session_key)
+"""
+
+
+def staff_session(env):
+    """A logged-in supervisor's session cookie, for the console probe."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SESSION_SCRIPT],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return f"sessionid={result.stdout.split()[-1]}"
+
+
+def run_overload(env, args, rate, duration):
+    """The overload against the two pools: reports to the intake pool; /healthz and the console probed
+    on the other pool (and /healthz on the intake pool, to compare)."""
+    cookie = {"Cookie": staff_session(env)}
+    if not (ROOT / "staticfiles" / "staticfiles.json").exists():  # the console's pages need the manifest
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+        )
+    intake, intake_base = start_server(env, args, nice=args.intake_nice)
+    other, other_base = start_server(env, args, args.other_workers, args.other_threads)
+    relay = start_relay(env) if args.relay else None
+    try:
+        probes = {
+            "healthz": (other_base + "/healthz", {}),
+            "console": (other_base + CONSOLE_PAGE, cookie),
+            "healthz_intake_pool": (intake_base + "/healthz", {}),
+        }
+        # Warm-up: every worker of both pools past its first requests (imports, URLconf, templates).
+        bodies, _png = scenario_bodies("plain", count=50)
+        asyncio.run(load(intake_base + "/api/v1/reports/", bodies, 3, 8))
+        for _ in range(4 * args.other_workers):
+            for url, headers in probes.values():
+                urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30).read()
+        before = stored("plain")
+        probed = probing(probes, duration)
+        results = asyncio.run(overload(intake_base, rate, duration))
+        health = probed()
+        time.sleep(1)
+        return summarise_overload(results, health, stored("plain") - before, rate)
+    finally:
+        for process in (intake, other, relay):
+            if process:
+                stop(process)
 
 
 def main():
@@ -236,9 +347,17 @@ def main():
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--other-workers", type=int, default=1, help="the other pool's gunicorn workers")
+    parser.add_argument("--other-threads", type=int, default=4, help="and threads per worker")
+    parser.add_argument(
+        "--intake-nice", type=int, default=0, help="the intake pool's niceness in the overload run (priority)"
+    )
     parser.add_argument("--in-flight", type=int, default=2, help="INTAKE_MAX_IN_FLIGHT per process")
     parser.add_argument("--queue-ms", type=int, default=200, help="INTAKE_MAX_QUEUE_MS for the overload")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--relay", action="store_true", help="OUTBOX_RELAY on, with `manage.py relay_outbox` running beside"
+    )
     parser.add_argument(
         "--overload-only",
         type=float,
@@ -251,7 +370,7 @@ def main():
 
     recreate_database(PG, DB_NAME)
     media_root = Path("/tmp") / f"emeterai-bench-surge-{os.getpid()}"
-    env = env_for(media_root, args.in_flight, args.queue_ms)
+    env = env_for(media_root, args.in_flight, args.queue_ms, relay=args.relay)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
@@ -260,27 +379,22 @@ def main():
     rows, media, over = [], None, None
     # Throughput is measured without the intake bound (a closed-loop client would only be shed);
     # the overload run restarts the same server with it.
-    server, base = start_server(env_for(media_root, 0), args)
+    server, base = start_server(env_for(media_root, 0, relay=args.relay), args)
+    relay = start_relay(env) if args.relay else None
     try:
         for kind in ("ceiling", "plain", "screenshot"):
-            rows.append(run_closed(base, kind, args, server))
+            rows.append(run_closed(base, kind, args, server, relay))
             print(json.dumps(rows[-1]), flush=True)
     finally:
         stop(server)
+        if relay:
+            stop(relay)
     try:
         media = drain_media(env)
         print(json.dumps(media), flush=True)
         flush_broker()  # the deliveries nobody consumes: not this run's subject
-        server, base = start_server(env, args)
-        try:
-            rate = 10 * rows[1]["per_second"]
-            before = stored("plain")
-            results, health = asyncio.run(overload(base, rate, args.overload_duration))
-            time.sleep(1)
-            over = summarise_overload(results, health, stored("plain") - before, rate)
-            print(json.dumps(over), flush=True)
-        finally:
-            stop(server)
+        over = run_overload(env, args, 10 * rows[1]["per_second"], args.overload_duration)
+        print(json.dumps(over), flush=True)
     finally:
         flush_broker()
         subprocess.run(["rm", "-rf", str(media_root)], check=False)
@@ -296,15 +410,9 @@ def overload_only(args):
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
     flush_broker()
-    server, base = start_server(env, args)
     try:
-        results, health = asyncio.run(overload(base, args.overload_only, args.overload_duration))
-        time.sleep(1)
-        print(
-            json.dumps(summarise_overload(results, health, stored("plain"), args.overload_only)), flush=True
-        )
+        print(json.dumps(run_overload(env, args, args.overload_only, args.overload_duration)), flush=True)
     finally:
-        stop(server)
         flush_broker()
         subprocess.run(["rm", "-rf", str(media_root)], check=False)
 
@@ -326,9 +434,17 @@ def summarise_overload(results, health, stored_count, rate):
         "refused_without_retry_after": sum(1 for _status, retry in refused if not retry),
         "p99_admitted_ms": percentile(admitted, 0.99) * 1000,
         "p50_admitted_ms": percentile(admitted, 0.5) * 1000,
-        "healthz_max_ms": max((latency for _status, latency in health), default=0) * 1000,
-        "healthz_not_ok": sum(1 for status, _latency in health if status != 200),
-        "healthz_probes": len(health),
+        "probes": {name: _probe_summary(answers) for name, answers in health.items()},
+    }
+
+
+def _probe_summary(answers):
+    latencies = sorted(latency for _status, latency in answers)
+    return {
+        "count": len(answers),
+        "not_200": sum(1 for status, _latency in answers if status != 200),
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "max_ms": (latencies[-1] if latencies else 0) * 1000,
     }
 
 
@@ -345,12 +461,19 @@ def write_results(rows, media, over, args):
         "",
         f"- Command: `.venv/bin/python benchmarks/bench_surge.py --duration {args.duration:g} --overload-duration "
         f"{args.overload_duration:g} --concurrency {args.concurrency} --workers {args.workers} --threads {args.threads} "
-        f"--in-flight {args.in_flight} --queue-ms {args.queue_ms}`",
+        f"--in-flight {args.in_flight} --queue-ms {args.queue_ms} --other-workers {args.other_workers} "
+        f"--other-threads {args.other_threads} --intake-nice {args.intake_nice}{' --relay' if args.relay else ''}`",
         f"- Machine: {cpu_summary()}, {psql_version()}, Python {platform.python_version()}; date {now}",
         f"- gunicorn {args.workers} gthread workers x {args.threads} threads, DEBUG off, PostgreSQL `{DB_NAME}` "
         f"(fresh), RATE_LIMIT_REPORTS=off, no intake bound for the three closed-loop scenarios and "
         f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process and INTAKE_MAX_QUEUE_MS={args.queue_ms} (the client "
-        "stamps X-Request-Start as a load balancer would) for the overload run, LOG_LEVEL=WARNING, Redis broker with no "
+        "stamps X-Request-Start as a load balancer would) for the overload run, LOG_LEVEL=WARNING, "
+        + (
+            "OUTBOX_RELAY on (`relay_outbox` running beside, its CPU counted as gunicorn's), "
+            if args.relay
+            else "OUTBOX_RELAY off, "
+        )
+        + "Redis broker with no "
         f"worker during the runs; client aiohttp on the same machine, {args.concurrency} in flight, "
         f"{args.duration:g} s per scenario after a 3 s warm-up.",
         "",
@@ -379,10 +502,26 @@ def write_results(rows, media, over, args):
             f"{args.overload_duration:g} s ({over['offered']} requests): answers {over['statuses']}; "
             f"2xx {over['admitted']}, tickets stored {over['stored']}; refusals without Retry-After: "
             f"{over['refused_without_retry_after']}; admitted p50 {over['p50_admitted_ms']:.0f} ms, "
-            f"p99 {over['p99_admitted_ms']:.0f} ms; /healthz: {over['healthz_probes']} probes, slowest "
-            f"{over['healthz_max_ms']:.0f} ms, not 200: {over['healthz_not_ok']}.",
+            f"p99 {over['p99_admitted_ms']:.0f} ms.",
+            f"- Meanwhile, every 0.25 s, on the other pool ({args.other_workers} gthread worker x "
+            f"{args.other_threads} threads): "
+            + _probe_line(over["probes"]["healthz"], "/healthz")
+            + "; "
+            + _probe_line(
+                over["probes"]["console"], f"the console's ticket list (`{CONSOLE_PAGE}`, supervisor)"
+            )
+            + "; and on the intake pool itself, for comparison: "
+            + _probe_line(over["probes"]["healthz_intake_pool"], "/healthz")
+            + ".",
         ]
     write_section("bench_surge", "\n".join(lines))
+
+
+def _probe_line(probe, what):
+    return (
+        f"{what} {probe['count']} probes, p50 {probe['p50_ms']:.0f} ms, slowest {probe['max_ms']:.0f} ms, "
+        f"not 200: {probe['not_200']}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 """Per-report CPU in the web process, without a screenshot: cProfile over N reports through the test client.
 
 Runs on a fresh SQLite database in a temporary folder with the test settings (tasks eager is turned
-off: the deliveries are queued to an in-memory broker, as a web process hands them to Redis), so the
+off: the deliveries are queued to an in-memory broker, or to Redis with --broker, as a web process
+hands them over), so the
 figures are the web process's own work: middleware, DRF, validation, the ORM. Prints the CPU per
 report and the functions with the most cumulative time.
 
-    .venv/bin/python benchmarks/profile_report.py [--count 300] [--top 25]
+    .venv/bin/python benchmarks/profile_report.py [--count 300] [--top 25] [--relay]
+
+--relay: OUTBOX_RELAY on, so the request only commits its outbox rows (no broker publish).
+--media N: instead, the media worker's `process_image` on benchmarks' 1080x2400 screenshot, N times
+with Pillow and N times with libvips (when pyvips is installed): median CPU per screenshot.
 """
 
 import argparse
@@ -27,6 +32,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--relay", action="store_true", help="OUTBOX_RELAY on: no publish in the request")
+    parser.add_argument(
+        "--broker",
+        default="memory://",
+        help="where the deliveries are published, e.g. redis://127.0.0.1:6379/14",
+    )
+    parser.add_argument("--media", type=int, default=0, help="time process_image N times per image library")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="emeterai-profile-")
     os.environ.update(
@@ -35,7 +47,8 @@ def main():
         TEST_MEDIA_ROOT=f"{folder}/media",
         RATE_LIMIT_REPORTS="off",
         LOG_LEVEL="WARNING",
-        CELERY_BROKER_URL="memory://",  # tasks queued, not run: the web process's share only
+        CELERY_BROKER_URL=args.broker,  # tasks queued, not run: the web process's share only
+        OUTBOX_RELAY="on" if args.relay else "off",
     )
     import django
 
@@ -44,6 +57,8 @@ def main():
     from django.core.management import call_command
     from django.test import Client
 
+    if args.media:
+        return media(args.media, settings)
     call_command("migrate", verbosity=0)
     settings.ALLOWED_HOSTS = ["*"]
     client = Client()
@@ -81,6 +96,31 @@ def main():
     print(
         f"without the profiler: {(time.process_time() - started) * 1000 / args.count:.2f} ms CPU per report"
     )
+
+
+def media(count, settings):
+    """Median CPU of the media worker's processing of one phone screenshot, per image library."""
+    import statistics
+
+    from benchmarks.bench_intake import screenshot_png
+    from tickets import evidence_vips
+    from tickets.evidence import process_image
+
+    data = screenshot_png()
+    libraries = [("Pillow", False)] + ([("libvips", True)] if evidence_vips.pyvips else [])
+    for name, libvips in libraries:
+        settings.EVIDENCE_LIBVIPS = libvips
+        result = process_image(data)
+        runs = []
+        for _ in range(count):
+            started = time.process_time()
+            process_image(data)
+            runs.append(time.process_time() - started)
+        cpu = statistics.median(runs) * 1000
+        print(
+            f"{name}: {len(data) // 1024} KB PNG 1080x2400 -> {len(result.content) // 1024} KB, "
+            f"{cpu:.1f} ms CPU median of {count} = {1000 / cpu:.1f} per second per core"
+        )
 
 
 if __name__ == "__main__":

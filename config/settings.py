@@ -308,6 +308,12 @@ OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
 # A message handed to the broker is its task's until this long after the hand-over (or after its retry
 # is due): the sweep re-queues it only then, so a backlog in the broker is not queued a second time.
 OUTBOX_HANDOVER_LEASE_SECONDS = env_int("OUTBOX_HANDOVER_LEASE_SECONDS", 600)
+# OUTBOX_RELAY on: a request only commits its outbox rows and `manage.py relay_outbox` hands them to
+# the delivery workers (notifications/relay.py); off: the request publishes them itself after its commit.
+# Needs a broker (the embedded mode delivers after each commit).
+OUTBOX_RELAY = env_bool("OUTBOX_RELAY", False) and not CELERY_TASK_ALWAYS_EAGER
+OUTBOX_RELAY_BATCH = env_int("OUTBOX_RELAY_BATCH", 500)
+OUTBOX_RELAY_IDLE_MS = env_int("OUTBOX_RELAY_IDLE_MS", 100)
 
 # Intake capacity (tickets/capacity.py): time queued before a worker took the request, reports received
 # at once per process, screenshots waiting for the media workers site-wide, beyond which a report is
@@ -400,6 +406,9 @@ EVIDENCE_ORPHAN_MINUTES = env_int("EVIDENCE_ORPHAN_MINUTES", 60)
 EVIDENCE_CLAIM_SECONDS = env_int("EVIDENCE_CLAIM_SECONDS", 300)
 EVIDENCE_PENDING_GRACE_SECONDS = env_int("EVIDENCE_PENDING_GRACE_SECONDS", 120)
 EVIDENCE_MAX_ATTEMPTS = env_int("EVIDENCE_MAX_ATTEMPTS", 3)
+# Plain RGB(A) PNG screenshots are re-encoded with libvips where pyvips is installed
+# (requirements-media.txt; about half Pillow's CPU); off: always Pillow (tickets/evidence_vips.py).
+EVIDENCE_LIBVIPS = env_bool("EVIDENCE_LIBVIPS", True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -486,6 +495,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "twilio.http_client": {"level": "WARNING"},
+        "pyvips": {"level": "WARNING"},  # libvips reports every thread pool at INFO
     },
 }
 

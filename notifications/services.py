@@ -6,6 +6,7 @@ after it commits, so a rollback sends nothing and a crash after commit loses not
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -55,14 +56,18 @@ def _outbound(*, ticket, channel, body, subject="", event="", author=None, conte
 def _queue(messages):
     """Write messages to the outbox in one INSERT; they are delivered after the transaction commits.
 
-    They count as handed to the broker from the start (the hand-off follows the commit, and clears
-    `handed_over_at` again if it fails), so the outbox sweep leaves them to their task.
+    With OUTBOX_RELAY on, that is all: the relay (notifications/relay.py) hands the committed rows to
+    the workers, and this request never talks to the broker. Otherwise they are published after the
+    commit and count as handed to the broker from the start (the hand-off clears `handed_over_at`
+    again if it fails), so the outbox sweep leaves them to their task.
     """
+    relay = settings.OUTBOX_RELAY
     now = timezone.now()
     for message in messages:
-        message.handed_over_at = now
+        message.handed_over_at = None if relay else now
     Message.objects.bulk_create(messages)
-    _deliver_after_commit([message.pk for message in messages])
+    if not relay:
+        _deliver_after_commit([message.pk for message in messages])
     return messages
 
 

@@ -1,4 +1,4 @@
-"""Checking and re-encoding of evidence screenshots with Pillow.
+"""Checking and re-encoding of evidence screenshots with Pillow (libvips for plain PNGs where installed).
 
 `check_image` is cheap enough for the request path and refuses anything that is not a PNG, JPEG or WebP
 of sane size; `process_image` strips every piece of metadata, makes a thumbnail and a pixel hash.
@@ -15,6 +15,8 @@ from typing import BinaryIO
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageCms, ImageOps
+
+from tickets import evidence_vips
 
 # Pillow names a JPEG with a multi-picture extension (many phone cameras) "MPO"; it is still a JPEG.
 _FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WEBP"}
@@ -180,6 +182,10 @@ def process_image(data: bytes, *, max_pixels: int | None = None) -> ProcessedIma
         if img.width * img.height > max_pixels:
             raise EvidenceError("too_many_pixels")
         fmt = _FORMATS[img.format]
+        if evidence_vips.usable(img):
+            fast = _process_with_libvips(data)
+            if fast is not None:
+                return fast
         _decode(img)
         clean = _normalised(img)  # often `img` itself: used before `img` is closed
         return ProcessedImage(
@@ -192,6 +198,29 @@ def process_image(data: bytes, *, max_pixels: int | None = None) -> ProcessedIma
             thumbnail_content_type="image/jpeg",
             sha256=pixel_sha256(clean),
         )
+
+
+def _process_with_libvips(data: bytes) -> ProcessedImage | None:
+    """The fast path (tickets/evidence_vips.py), or None to take Pillow's."""
+    try:
+        result = evidence_vips.process_png(
+            data, thumbnail_size=THUMBNAIL_SIZE, compress_level=_SAVE_OPTIONS["PNG"]["compress_level"]
+        )
+    except evidence_vips.Unreadable:
+        raise EvidenceError("not_image") from None
+    if result is None:
+        return None
+    content, width, height, thumbnail, sha256 = result
+    return ProcessedImage(
+        content=content,
+        content_type=CONTENT_TYPES["PNG"],
+        extension=EXTENSIONS["PNG"],
+        width=width,
+        height=height,
+        thumbnail=thumbnail,
+        thumbnail_content_type="image/jpeg",
+        sha256=sha256,
+    )
 
 
 def _normalised(img: Image.Image) -> Image.Image:

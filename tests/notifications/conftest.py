@@ -1,10 +1,12 @@
 """Helpers for the conversation tests: real images, signed Twilio webhooks, .eml fixtures."""
 
+import contextlib
 import io
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from kombu import pools
 from PIL import Image
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,3 +40,31 @@ def run_on_commit(django_capture_on_commit_callbacks):
             return function(*args, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def broker_at():
+    """A context manager: inside it Celery publishes to `url` instead of running tasks eagerly:
+    `redis://127.0.0.1:9/0` (nobody listens: a publish fails at once) or `memory://` (no worker takes them).
+    """
+    from config.celery import app
+
+    def reset():
+        pools.reset()
+        app._pool = app.amqp._producer_pool = None
+
+    @contextlib.contextmanager
+    def elsewhere(url):
+        saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_publish_retry")}
+        app.conf.update(broker_url=url, task_always_eager=False, task_publish_retry=False)
+        reset()
+        try:
+            yield
+        finally:
+            app.conf.update(saved)
+            reset()
+
+    return elsewhere
+
+
+UNREACHABLE_BROKER = "redis://127.0.0.1:9/0"

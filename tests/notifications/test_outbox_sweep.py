@@ -5,13 +5,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from kombu import pools
 
-from config.celery import app
 from notifications import delivery, services
 from notifications.models import Message, MessageStatus
 from notifications.tasks import sweep_outbox
 from tests.factories import TicketFactory
+from tests.notifications.conftest import UNREACHABLE_BROKER
 
 pytestmark = pytest.mark.django_db
 
@@ -61,19 +60,10 @@ def test_a_message_queued_again_by_the_sweep_is_not_queued_again_at_the_next_swe
 
 
 def test_messages_whose_hand_off_failed_are_swept_after_the_grace(
-    settings, django_capture_on_commit_callbacks
+    settings, django_capture_on_commit_callbacks, broker_at
 ):
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_publish_retry")}
-    app.conf.update(broker_url="redis://127.0.0.1:9/0", task_always_eager=False, task_publish_retry=False)
-    pools.reset()
-    app._pool = app.amqp._producer_pool = None
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            message_ids = backlog(2)
-    finally:
-        app.conf.update(saved)
-        pools.reset()
-        app._pool = app.amqp._producer_pool = None
+    with broker_at(UNREACHABLE_BROKER), django_capture_on_commit_callbacks(execute=True):
+        message_ids = backlog(2)
     assert set(Message.objects.filter(pk__in=message_ids).values_list("handed_over_at", flat=True)) == {None}
     with later(settings.OUTBOX_SWEEP_GRACE_SECONDS + 1):
         assert delivery.due_for_sweep() == message_ids
