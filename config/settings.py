@@ -253,6 +253,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.resume_incident_notices",
         "schedule": timedelta(minutes=1),
     },
+    "resume-bulk-approvals": {
+        "task": "incidents.tasks.resume_bulk_approvals",
+        "schedule": timedelta(minutes=1),
+    },
     # Hourly: erasure requests that waited for a remedy are carried out soon after it is processed.
     "erase-expired-personal-data": {"task": "tickets.tasks.erase_expired", "schedule": timedelta(hours=1)},
     "sweep-kept-evidence": {"task": "tickets.tasks.sweep_kept_evidence", "schedule": timedelta(minutes=10)},
@@ -346,6 +350,10 @@ INCIDENT_NOTICE_LEASE_SECONDS = env_int("INCIDENT_NOTICE_LEASE_SECONDS", 300)
 # An incident's bulk approval: proposals approved per transaction (their tickets locked together, the
 # job's progress stored with each).
 INCIDENT_APPROVAL_CHUNK = env_int("INCIDENT_APPROVAL_CHUNK", 500)
+# One task of the job works this long, then hands the rest to the next task (well inside
+# CELERY_TASK_TIME_LIMIT); a job with no chunk committed for the lease is taken up again by the beat.
+INCIDENT_APPROVAL_TASK_SECONDS = env_int("INCIDENT_APPROVAL_TASK_SECONDS", 60)
+INCIDENT_APPROVAL_LEASE_SECONDS = env_int("INCIDENT_APPROVAL_LEASE_SECONDS", 300)
 VERIFICATION_MAX_ATTEMPTS = env_int("VERIFICATION_MAX_ATTEMPTS", 12)
 # Tickets verified by one task (an import, the sweep), their serial numbers asked of the platform's API
 # on this many threads at once.

@@ -104,6 +104,7 @@ class BulkApproval(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    touched_at = models.DateTimeField(default=timezone.now)  # last chunk committed: a stale job is resumed
     state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
     remedy_ids = models.JSONField(default=list, editable=False)  # the proposals to approve, taken at start
     total = models.PositiveIntegerField(default=0, verbose_name=_("proposals"))

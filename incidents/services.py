@@ -1,5 +1,6 @@
 """Declaring incidents and linking the reports they explain."""
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -93,33 +94,40 @@ def start_bulk_approval(*, incident, actor):
         raise PermissionDenied
     ids = list(selectors.confirmed_system_proposals(incident).order_by("pk").values_list("pk", flat=True))
     job = BulkApproval.objects.create(incident=incident, started_by=actor, remedy_ids=ids, total=len(ids))
-    transaction.on_commit(lambda: _schedule_bulk_approval(job.pk))
+    transaction.on_commit(lambda: schedule_bulk_approval(job.pk))
     return job
 
 
-def _schedule_bulk_approval(job_id):
+def schedule_bulk_approval(job_id):
     from incidents.tasks import approve_confirmed
 
     approve_confirmed.delay(job_id)
 
 
-def run_bulk_approval(*, job_id):
+def run_bulk_approval(*, job_id, seconds=None):
     """Approve the job's proposals a chunk at a time, set-based: each item judged on its own, four eyes
     included, exactly as one approval judges it (refunds.services.approve_remedies).
 
     Each chunk is one transaction holding its approvals, their log and outbox rows and the job's
     progress, so the progress bar moves chunk by chunk and a worker killed in the middle leaves whole
     chunks approved or untouched. Resumable and exactly-once: running the job again (the task
-    redelivered after a crash, a retry) judges only what is not approved yet, and a failure is judged
-    again. The approved count moves with each chunk's approvals, committed with them, and is counted
-    again from the remedies at the end (what was approved elsewhere meanwhile included)."""
+    redelivered after a crash, a retry, the beat's `resume_bulk_approvals`) judges only what is not
+    approved yet, and a failure is judged again. With `seconds`, the run stops after the chunk that
+    passes that time and leaves the job running for the next task (a job of any size, each task well
+    inside the worker's time limit). The approved count moves with each chunk's approvals, committed
+    with them, and is counted again from the remedies at the end (what was approved elsewhere
+    meanwhile included)."""
     job = BulkApproval.objects.select_related("started_by").get(pk=job_id)
     if job.state == JobState.DONE:
         return job
-    BulkApproval.objects.filter(pk=job.pk).update(state=JobState.RUNNING)
+    BulkApproval.objects.filter(pk=job.pk).update(state=JobState.RUNNING, touched_at=timezone.now())
+    deadline = None if seconds is None else time.monotonic() + seconds
     pending = selectors.not_approved(job.remedy_ids)
     chunk = settings.INCIDENT_APPROVAL_CHUNK
-    for start in range(0, len(pending), chunk):
+    for number, start in enumerate(range(0, len(pending), chunk)):
+        if number and deadline is not None and time.monotonic() > deadline:
+            job.refresh_from_db()
+            return job  # still running (at least one chunk a run): the task hands the rest on
         _approve_chunk(job, pending[start : start + chunk])
     with transaction.atomic():
         _approved, failures = _locked_progress(job)
@@ -132,6 +140,17 @@ def run_bulk_approval(*, job_id):
         )
     job.refresh_from_db()
     return job
+
+
+def stalled_bulk_approvals():
+    """Jobs not done with no chunk committed for longer than the lease: their task was lost (a worker
+    killed past the broker's redelivery, the time limit, a broker that lost it before it started)."""
+    stale = timezone.now() - timedelta(seconds=settings.INCIDENT_APPROVAL_LEASE_SECONDS)
+    return list(
+        BulkApproval.objects.exclude(state=JobState.DONE)
+        .filter(touched_at__lt=stale)
+        .values_list("pk", flat=True)
+    )
 
 
 def _locked_progress(job):
@@ -156,7 +175,9 @@ def _approve_chunk(job, chunk):
             failures.pop(str(result.id), None)
         else:
             failures[str(result.id)] = {"ticket": references.get(result.id, ""), "error": result.error}
-    BulkApproval.objects.filter(pk=job.pk).update(approved=approved_so_far + len(approved), failures=failures)
+    BulkApproval.objects.filter(pk=job.pk).update(
+        approved=approved_so_far + len(approved), failures=failures, touched_at=timezone.now()
+    )
 
 
 def start_notice(*, incident, actor):

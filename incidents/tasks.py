@@ -8,9 +8,21 @@ from incidents import services
 
 @shared_task(acks_late=True)
 def approve_confirmed(job_id):
-    """Approve an incident's confirmed system proposals (see services.run_bulk_approval)."""
-    job = services.run_bulk_approval(job_id=job_id)
+    """Approve an incident's confirmed system proposals for INCIDENT_APPROVAL_TASK_SECONDS, then hand
+    the rest to the next task (see services.run_bulk_approval)."""
+    job = services.run_bulk_approval(job_id=job_id, seconds=settings.INCIDENT_APPROVAL_TASK_SECONDS)
+    if job.state != services.JobState.DONE:
+        services.schedule_bulk_approval(job.pk)
     return job.approved
+
+
+@shared_task
+def resume_bulk_approvals():
+    """Take up bulk approvals whose task was lost (approving is idempotent per proposal)."""
+    ids = services.stalled_bulk_approvals()
+    for job_id in ids:
+        services.schedule_bulk_approval(job_id)
+    return len(ids)
 
 
 @shared_task(acks_late=True)

@@ -184,3 +184,41 @@ def test_progress_is_stored_after_each_chunk(platform, incident, sam, settings, 
     monkeypatch.setattr(services, "approve_remedies", watching)
     job = services.run_bulk_approval(job_id=job.pk)
     assert seen == [0, 2, 4] and job.approved == 5
+
+
+def test_a_task_works_for_its_time_then_hands_the_rest_to_the_next_task(platform, incident, sam, settings):
+    """Each task stays inside the worker's time limit whatever the job's size: one chunk at least a
+    run, then the next task (inline here, eager) takes the rest."""
+    from incidents.tasks import approve_confirmed
+
+    settings.INCIDENT_APPROVAL_CHUNK = 2
+    settings.INCIDENT_APPROVAL_TASK_SECONDS = 0
+    reports = [confirmed_report(platform, n) for n in range(1, 6)]
+    job = services.start_bulk_approval(incident=incident, actor=sam)
+    first = services.run_bulk_approval(job_id=job.pk, seconds=0)
+    assert (first.state, first.approved) == (JobState.RUNNING, 2)
+    approve_confirmed.delay(job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.approved, job.failures) == (JobState.DONE, 5, {})
+    assert TicketTransition.objects.filter(ticket__in=reports, name="approve").count() == 5
+
+
+def test_a_job_whose_task_was_lost_is_taken_up_again_after_its_lease(platform, incident, sam, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.tasks import resume_bulk_approvals
+
+    confirmed_report(platform, 1)
+    confirmed_report(platform, 2)
+    lost = services.start_bulk_approval(incident=incident, actor=sam)  # its task never reached a worker
+    assert resume_bulk_approvals() == 0  # inside the lease: a worker may still be on its way
+    BulkApproval.objects.filter(pk=lost.pk).update(
+        touched_at=timezone.now() - timedelta(seconds=settings.INCIDENT_APPROVAL_LEASE_SECONDS + 1)
+    )
+    assert resume_bulk_approvals() == 1  # eager: run inline
+    lost.refresh_from_db()
+    assert (lost.state, lost.approved) == (JobState.DONE, 2)
+    assert resume_bulk_approvals() == 0
+    assert TicketTransition.objects.filter(name="approve").count() == 2
