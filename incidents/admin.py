@@ -21,17 +21,24 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ["failed"]
     search_fields = ["title"]
     readonly_fields = ["declared_by", "declared_at", "notice_version"]
-    fields = [
-        "title",
-        "starts_at",
-        "ends_at",
-        "failed",
-        "notice_id",
-        "notice_en",
-        "auto_propose",
-        "declared_by",
-        "declared_at",
-        "notice_version",
+    fieldsets = [
+        (
+            _("Declaration"),
+            {
+                "fields": [
+                    "title",
+                    "starts_at",
+                    "ends_at",
+                    "failed",
+                    "notice_id",
+                    "notice_en",
+                    "auto_propose",
+                    "declared_by",
+                    "declared_at",
+                    "notice_version",
+                ]
+            },
+        )
     ]
 
     actions = ["approve_confirmed"]
