@@ -1,5 +1,7 @@
 """Incidents in the admin: supervisors declare and change them, agents may look."""
 
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -19,17 +21,24 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ["failed"]
     search_fields = ["title"]
     readonly_fields = ["declared_by", "declared_at", "notice_version"]
-    fields = [
-        "title",
-        "starts_at",
-        "ends_at",
-        "failed",
-        "notice_id",
-        "notice_en",
-        "auto_propose",
-        "declared_by",
-        "declared_at",
-        "notice_version",
+    fieldsets = [
+        (
+            _("Declaration"),
+            {
+                "fields": [
+                    "title",
+                    "starts_at",
+                    "ends_at",
+                    "failed",
+                    "notice_id",
+                    "notice_en",
+                    "auto_propose",
+                    "declared_by",
+                    "declared_at",
+                    "notice_version",
+                ]
+            },
+        )
     ]
 
     actions = ["approve_confirmed"]
@@ -92,8 +101,17 @@ class IncidentAdmin(admin.ModelAdmin):
                     for run in incident.notice_runs.select_related("started_by")[:5]
                 ],
                 send_notice_url=reverse("admin:incidents_incident_send_notice", args=[incident.pk]),
+                export_url=self._export_url(request, incident),
             )
         return super().change_view(request, object_id, form_url, extra)
+
+    def _export_url(self, request, incident):
+        """The finance export (staff API) of the incident's remedies, for those who may export."""
+        if not request.user.has_perm(roles.FINANCE_PERMISSION):
+            return None
+        first, last = selectors.export_period(incident)
+        query = urlencode({"incident": incident.pk, "from": first, "to": last})
+        return f"{reverse('remedies-export')}?{query}"
 
     def _start(self, request, incident):
         job = services.start_bulk_approval(incident=incident, actor=request.user)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Failed, Incident, IncidentNotice
@@ -95,6 +96,16 @@ def confirmed_system_proposals(incident):
         state=RemedyState.PROPOSED,
         proposed_by=None,
     )
+
+
+EXPORT_DAYS = 366  # the remedies export's longest period (desk.staff_api.remedies.MAX_EXPORT_DAYS)
+
+
+def export_period(incident, today=None):
+    """The days the incident's remedies export covers: its first day to today, within the longest period."""
+    first = timezone.localtime(incident.starts_at).date()
+    last = min(today or timezone.localdate(), first + timedelta(days=EXPORT_DAYS - 1))
+    return first, max(first, last)
 
 
 def _percentile(values, fraction):

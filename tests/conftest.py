@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from tests.factories import UserFactory
 from tickets.groups import ensure_groups
 
-pytest_plugins = ["tests.doubles.fixtures", "tests.browser"]
+pytest_plugins = ["tests.doubles.fixtures", "tests.browser", "tests.celery_worker"]
 
 
 def _staff(username, *groups):

@@ -41,3 +41,32 @@ def panel(ticket):
         "rows": record_rows(verification),
         "suggested_reply": suggested_reply(verification),
     }
+
+
+STAMPING_FIELDS = ["status", "account", "attempted_at", "document_name", "quota_restored"]
+ORDER_FIELDS = ["status", "account", "amount", "currency", "paid_at", "quantity", "quota_credited"]
+
+
+def record_summary(verification):
+    """The platform's record in a fixed shape for the staff API: each serial number with what the
+    platform said of it (`found` false: no record), and the order's record (None: not an order claim).
+
+    The records came from the API or an export and may carry more keys; only these are promised."""
+    record = verification.record or {}
+    stampings = [
+        {
+            "serial_number": serial,
+            "found": found is not None,
+            **{name: (found or {}).get(name) for name in STAMPING_FIELDS},
+        }
+        for serial, found in sorted((record.get("stampings") or {}).items())
+    ]
+    order = None
+    if "order" in record:
+        found = record["order"]
+        order = {
+            "order_id": (found or {}).get("order_id") or verification.ticket.order_id,
+            "found": found is not None,
+            **{name: (found or {}).get(name) for name in ORDER_FIELDS},
+        }
+    return {"stampings": stampings, "order": order}

@@ -105,6 +105,15 @@ def status(request, reference):
     return _status_page(request, ticket)
 
 
+# Where each refusal on the status page is shown: the error summary links there.
+ERROR_ANCHORS = {
+    "body": "id_body",
+    "evidence": "id_reply_evidence",
+    "confirm": "confirm",
+    "reopen": "id_reopen_body",
+}
+
+
 def _status_page(request, ticket, *, reply_errors=None, response_status=200):
     status = tracking.ticket_status(ticket)
     shown = conversation(ticket, status["messages"])
@@ -116,6 +125,11 @@ def _status_page(request, ticket, *, reply_errors=None, response_status=200):
         "question": question,
         "token": ticket.tracking_token,
         "reply_errors": reply_errors or {},
+        "error_summary": [
+            (ERROR_ANCHORS.get(key, "reply"), message)
+            for key, messages in (reply_errors or {}).items()
+            for message in messages
+        ],
         "steps": progress_steps(ticket),
         "reported": reported_facts(ticket),
     }

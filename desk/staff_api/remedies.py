@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from desk.errors import ErrorSerializer
+from incidents.models import Incident
 from refunds.models import Remedy, RemedyKind
 from refunds.reconciliation import day_bounds
 from refunds.services import approve_remedies
@@ -28,6 +29,7 @@ from tickets.masking import mask
 
 MAX_BULK = 1000
 MAX_EXPORT_DAYS = 366
+MAX_ID = 2**63 - 1  # a BigAutoField's largest id
 
 
 class IsSupervisor(BasePermission):
@@ -47,7 +49,7 @@ class MayExport(BasePermission):
 
 class BulkApprovalSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),  # a BigAutoField's largest id
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         min_length=1,
         max_length=MAX_BULK,
         allow_empty=False,
@@ -105,14 +107,14 @@ EXPORT_COLUMNS = [
 ]
 
 
-def export_rows(start, end):
-    remedies = (
-        Remedy.objects.filter(
-            Q(approved_at__gte=start, approved_at__lt=end) | Q(applied_at__gte=start, applied_at__lt=end)
-        )
-        .select_related("ticket", "proposed_by", "approved_by")
-        .order_by("approved_at", "id")
+def export_rows(start, end, incident=None):
+    """The export's rows, header first; with an incident, only the remedies of its linked reports."""
+    remedies = Remedy.objects.filter(
+        Q(approved_at__gte=start, approved_at__lt=end) | Q(applied_at__gte=start, applied_at__lt=end)
     )
+    if incident is not None:
+        remedies = remedies.filter(ticket__incident_links__incident=incident)
+    remedies = remedies.select_related("ticket", "proposed_by", "approved_by").order_by("approved_at", "id")
     yield EXPORT_COLUMNS
     for remedy in remedies.iterator(chunk_size=1000):
         refund = remedy.kind == RemedyKind.REFUND
@@ -167,8 +169,21 @@ def _parse_day(value, name, errors):
     return day
 
 
+def _parse_incident(value, errors):
+    """The incident named by `incident=<id>`, None when absent; a bad or unknown id is an error."""
+    if value is None:
+        return None
+    incident = None
+    if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
+        incident = Incident.objects.filter(pk=int(value)).first()
+    if incident is None:
+        errors["incident"] = [_("Give the id of an incident.")]
+    return incident
+
+
 class ExportView(APIView):
-    """CSV of the remedies approved or applied between `from` and `to` (inclusive, Jakarta days)."""
+    """CSV of the remedies approved or applied between `from` and `to` (inclusive, Jakarta days);
+    `incident` keeps only the remedies of the reports linked to that incident."""
 
     permission_classes = [MayExport]
     content_negotiation_class = JSONErrorsNegotiation
@@ -177,6 +192,12 @@ class ExportView(APIView):
         parameters=[
             OpenApiParameter("from", OpenApiTypes.DATE, required=True),
             OpenApiParameter("to", OpenApiTypes.DATE, required=True),
+            OpenApiParameter(
+                "incident",
+                OpenApiTypes.INT,
+                required=False,
+                description=_("Only the remedies of the reports linked to this incident (its id)."),
+            ),
         ],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), 400: ErrorSerializer},
     )
@@ -184,6 +205,7 @@ class ExportView(APIView):
         errors = {}
         first = _parse_day(request.query_params.get("from"), "from", errors)
         last = _parse_day(request.query_params.get("to"), "to", errors)
+        incident = _parse_incident(request.query_params.get("incident"), errors)
         if first and last and last < first:
             errors["to"] = [_("The end of the period comes before its start.")]
         elif first and last and (last - first).days >= MAX_EXPORT_DAYS:
@@ -192,7 +214,8 @@ class ExportView(APIView):
             raise ValidationError(errors)
         start, end = day_bounds(first)[0], day_bounds(last + timedelta(days=1))[0]
         writer = csv.writer(_Echo())
-        rows = (writer.writerow([_cell(value) for value in row]) for row in export_rows(start, end))
+        rows = (writer.writerow([_cell(value) for value in row]) for row in export_rows(start, end, incident))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="remedies-{first}-{last}.csv"'
+        scope = f"incident-{incident.pk}-" if incident else ""
+        response["Content-Disposition"] = f'attachment; filename="remedies-{scope}{first}-{last}.csv"'
         return response

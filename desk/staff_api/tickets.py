@@ -28,13 +28,17 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from desk.console.verification import verification_or_none
 from desk.errors import ErrorSerializer, error_response
+from incidents.models import Incident
 from notifications import services as notifications
 from notifications.models import Message, MessageChannel
 from refunds.models import Remedy, RemedyState
 from tickets import logins, roles, selectors, services, workflow
 from tickets.masking import mask_nik
 from tickets.models import Category, Evidence, State, Ticket, TicketTransition
+from verification.models import Outcome
+from verification.selectors import record_summary
 
 
 class IsAgent(BasePermission):
@@ -115,6 +119,9 @@ class TicketListSerializer(serializers.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display")
     nik = serializers.SerializerMethodField()
     assigned_to = serializers.SerializerMethodField()
+    verification_outcome = serializers.SerializerMethodField(
+        help_text="The platform verification's outcome; null when the report names nothing to verify."
+    )
 
     class Meta:
         model = Ticket
@@ -130,12 +137,18 @@ class TicketListSerializer(serializers.ModelSerializer):
             "whatsapp",
             "assigned_to",
             "possible_duplicate",
+            "verification_outcome",
             "created_at",
             "state_changed_at",
         ]
 
     def get_nik(self, ticket) -> str:
         return mask_nik(ticket.nik)
+
+    @extend_schema_field(serializers.ChoiceField(choices=Outcome.choices, allow_null=True))
+    def get_verification_outcome(self, ticket):
+        verification = verification_or_none(ticket)
+        return verification.outcome if verification is not None else None
 
     def get_assigned_to(self, ticket) -> dict | None:
         user = ticket.assigned_to
@@ -248,6 +261,67 @@ class TransitionLogSerializer(serializers.ModelSerializer):
         return _username(entry.actor)
 
 
+class StampingRecordSerializer(serializers.Serializer):
+    """What the platform said of one serial number (`found` false: it has no record of it)."""
+
+    serial_number = serializers.CharField()
+    found = serializers.BooleanField()
+    status = serializers.CharField(allow_null=True, help_text="`success`, `refund`, `failed` or `pending`")
+    account = serializers.CharField(allow_null=True)
+    attempted_at = serializers.CharField(allow_null=True, help_text="ISO 8601, as the platform gave it")
+    document_name = serializers.CharField(allow_null=True)
+    quota_restored = serializers.BooleanField(allow_null=True)
+
+
+class OrderRecordSerializer(serializers.Serializer):
+    """What the platform said of the order (`found` false: it has no record of it)."""
+
+    order_id = serializers.CharField()
+    found = serializers.BooleanField()
+    status = serializers.CharField(allow_null=True, help_text="`paid`, `pending`, `expired` or `refunded`")
+    account = serializers.CharField(allow_null=True)
+    amount = serializers.IntegerField(allow_null=True, help_text="rupiah")
+    currency = serializers.CharField(allow_null=True)
+    paid_at = serializers.CharField(allow_null=True, help_text="ISO 8601, as the platform gave it")
+    quantity = serializers.IntegerField(allow_null=True)
+    quota_credited = serializers.IntegerField(allow_null=True)
+
+
+class PlatformRecordSerializer(serializers.Serializer):
+    stampings = StampingRecordSerializer(many=True)
+    order = OrderRecordSerializer(allow_null=True)
+
+
+class VerificationSerializer(serializers.Serializer):
+    """The claim checked against the platform's records (verification app)."""
+
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome_label = serializers.CharField(source="get_outcome_display")
+    reason = serializers.CharField(help_text="Why (empty while pending); see `reason_label`.")
+    reason_label = serializers.CharField(source="get_reason_display")
+    duplicate = serializers.SerializerMethodField(
+        help_text="Another ticket claims, or was remedied for, the same serial number or order."
+    )
+    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    record = serializers.SerializerMethodField(help_text="What the platform's records say.")
+
+    def get_duplicate(self, verification) -> bool:
+        return verification.duplicate_of_id is not None
+
+    @extend_schema_field(PlatformRecordSerializer)
+    def get_record(self, verification):
+        return PlatformRecordSerializer(record_summary(verification)).data
+
+
+class LinkedIncidentSerializer(serializers.ModelSerializer):
+    is_open = serializers.BooleanField()
+
+    class Meta:
+        model = Incident
+        fields = ["id", "title", "starts_at", "ends_at", "failed", "is_open"]
+
+
 class TicketDetailSerializer(TicketListSerializer):
     nik = serializers.CharField()
     duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
@@ -257,6 +331,8 @@ class TicketDetailSerializer(TicketListSerializer):
     remedy = serializers.SerializerMethodField()
     transitions = TransitionLogSerializer(many=True)
     available_transitions = serializers.SerializerMethodField()
+    verification = serializers.SerializerMethodField()
+    incidents = LinkedIncidentSerializer(many=True, help_text="Declared outages this report is linked to.")
 
     class Meta(TicketListSerializer.Meta):
         fields = TicketListSerializer.Meta.fields + [
@@ -276,6 +352,8 @@ class TicketDetailSerializer(TicketListSerializer):
             "payout_name",
             "duplicate_of",
             "serial_numbers",
+            "verification",
+            "incidents",
             "evidence",
             "messages",
             "remedy",
@@ -295,6 +373,12 @@ class TicketDetailSerializer(TicketListSerializer):
         remedy = ticket.current_remedy
         return RemedySerializer(remedy).data if remedy is not None else None
 
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, ticket):
+        """Null when the report names no serial number or order (nothing to verify)."""
+        verification = verification_or_none(ticket)
+        return VerificationSerializer(verification).data if verification is not None else None
+
     def get_available_transitions(self, ticket) -> list[str]:
         return services.available_transitions(ticket, self.context["request"].user)
 
@@ -303,8 +387,11 @@ class TicketDetailSerializer(TicketListSerializer):
 
 
 def ticket_detail_queryset():
-    return Ticket.objects.select_related("assigned_to", "duplicate_of").prefetch_related(
+    return Ticket.objects.select_related(
+        "assigned_to", "duplicate_of", "verification", "verification__duplicate_of"
+    ).prefetch_related(
         "serials",
+        Prefetch("incidents", queryset=Incident.objects.order_by("-starts_at")),
         "evidence",
         Prefetch("messages", queryset=Message.objects.select_related("author")),
         Prefetch("transitions", queryset=TicketTransition.objects.select_related("actor")),
@@ -333,12 +420,22 @@ def search(queryset, text):
 class TicketFilter(filters.FilterSet):
     state = filters.ChoiceFilter(choices=State.choices)
     category = filters.ChoiceFilter(choices=Category.choices)
+    verification = filters.ChoiceFilter(
+        field_name="verification__outcome",
+        choices=Outcome.choices,
+        help_text="The platform verification's outcome (reports with nothing to verify have none)",
+    )
+    incident = filters.ModelChoiceFilter(
+        field_name="incident_links__incident",
+        queryset=Incident.objects.all(),
+        help_text="The id of an incident: the reports linked to it",
+    )
     assigned = filters.CharFilter(method="filter_assigned", help_text="`me`, `none` or a user id")
     q = filters.CharFilter(method="filter_q", help_text="reference, email, phone, NIK, serial number, name")
 
     class Meta:
         model = Ticket
-        fields = ["state", "category", "assigned", "q"]
+        fields = ["state", "category", "verification", "incident", "assigned", "q"]
 
     def filter_assigned(self, queryset, name, value):
         value = value.strip().lower()
@@ -363,7 +460,7 @@ class TicketListView(generics.ListAPIView):
     permission_classes = [IsAgent]
     serializer_class = TicketListSerializer
     filterset_class = TicketFilter
-    queryset = Ticket.objects.select_related("assigned_to").order_by("-created_at", "-id")
+    queryset = Ticket.objects.select_related("assigned_to", "verification").order_by("-created_at", "-id")
 
 
 class TicketDetailView(APIView):

@@ -29,9 +29,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.factories import ticket_in_state
+from tests.incidents.conftest import declare
 from tests.refunds.helpers import quota_proposal
 from tests.tickets.intake_helpers import other_json
+from tests.verification.conftest import ACCOUNT, serial, stamp_ticket
 from tickets.models import State
+from verification import services as verification
+from verification.models import PlatformStamping
+from verification.sources import ExportRecords
 
 PASSWORD = "secret-pass-123"  # tests.factories.UserFactory's
 MAX_EXAMPLES = 20  # per operation: about 260 requests in all
@@ -169,5 +174,18 @@ def test_real_answers_of_every_operation_match_the_schema(token, alice):
     call("POST /api/v1/remedies/approve/", token, expect=400, body={"ids": []})
     today = str(timezone.localdate())
     call("GET /api/v1/remedies/export/", token, expect=200, query={"from": today, "to": today})
+
+    # a verified report linked to an incident: the verification and incident fields, the filters
+    PlatformStamping.objects.create(serial_number=serial(1), account=ACCOUNT, status="refund")
+    verified = stamp_ticket(serial(1), serial(2), attempted_at=timezone.now())
+    verification.verify_ticket(ticket_id=verified.pk, source=ExportRecords())
+    incident = declare(alice, hours_ago=1)
+    call("GET /api/v1/tickets/{reference}/", token, expect=200, path={"reference": verified.reference})
+    filters = {"verification": "unknown", "incident": incident.pk}
+    call("GET /api/v1/tickets/", token, expect=200, query=filters)
+    call("GET /api/v1/tickets/", token, expect=400, query={"incident": incident.pk + 1})
+    by_incident = {"from": today, "to": today, "incident": incident.pk}
+    call("GET /api/v1/remedies/export/", token, expect=200, query=by_incident)
+    call("GET /api/v1/remedies/export/", token, expect=400, query={**by_incident, "incident": 0})
     call("POST /api/v1/auth/token/", token, expect=200, body={"username": "alice", "password": PASSWORD})
     call("POST /api/v1/auth/token/", token, expect=400, body={"username": "alice", "password": "wrong"})

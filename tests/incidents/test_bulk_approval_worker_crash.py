@@ -5,22 +5,18 @@ import base64
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import psycopg2
 import pytest
-from celery import Celery
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from incidents.models import BulkApproval, IncidentTicket, JobState
 from notifications.models import Message
 from refunds.models import Remedy, RemedyKind, RemedyState
+from tests import processes
 from tests.incidents.conftest import declare
 from tickets.models import State, Ticket, TicketTransition
 from verification.models import Outcome, Verification
@@ -38,60 +34,16 @@ CHUNK = 50
 BLOCKED_AT = 325  # the proposal whose ticket the test holds locked: the 7th chunk waits for it
 
 
-def _database_url():
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _start_worker(log):
+def _start_worker(log, tmp_path):
     """The worker of the `default` queue (incident jobs); the remedies and deliveries it hands over stay
     in their queues, where the test counts them."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        TESTING="1",
-        DEBUG="",
-        DATABASE_URL=_database_url(),
-        CELERY_BROKER_URL=os.environ["CELERY_INTEGRATION_BROKER"],
-        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
-        INCIDENT_APPROVAL_CHUNK=str(CHUNK),
+    env = processes.product_env(
+        media_root=tmp_path / "media",
+        CELERY_VISIBILITY_TIMEOUT=VISIBILITY_TIMEOUT,
+        INCIDENT_APPROVAL_CHUNK=CHUNK,
         REMEDIES_PAUSED="",
     )
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "WARNING"]
-    command += ["-Q", "default", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def _stop(worker, sig=signal.SIGKILL):
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-        worker.wait(10)
-
-
-def _wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def broker():
-    import redis
-
-    url = os.environ["CELERY_INTEGRATION_BROKER"]
-    redis.Redis.from_url(url).flushdb()
-    app = Celery("test-client", broker=url, set_as_current=False)
-    app.conf.task_routes = settings.CELERY_TASK_ROUTES
-    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    yield app
-    app.close()
-    redis.Redis.from_url(url).flushdb()
+    return processes.start_worker(env, log, queues=["default"])
 
 
 def _queued(queue):
@@ -131,18 +83,20 @@ def test_worker_killed_mid_bulk_approval_a_new_worker_finishes_it_each_once(sam,
     ids = _confirmed_proposals(incident, PROPOSALS)
     job = BulkApproval.objects.create(incident=incident, started_by=sam, remedy_ids=ids, total=len(ids))
     blocked_ticket = Remedy.objects.get(pk=ids[BLOCKED_AT]).ticket_id
-    holder = psycopg2.connect(_database_url())  # another session holds one ticket of the 7th chunk
+    holder = psycopg2.connect(processes.database_url())  # another session holds one ticket of the 7th chunk
     with holder.cursor() as cursor:
         cursor.execute("SELECT id FROM tickets_ticket WHERE id = %s FOR UPDATE", [blocked_ticket])
     progress = lambda: BulkApproval.objects.get(pk=job.pk).approved  # noqa: E731
 
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed at the end
-    worker = _start_worker(log)
+    worker = _start_worker(log, tmp_path)
     try:
         broker.send_task("incidents.tasks.approve_confirmed", args=[job.pk])
-        _wait_for(lambda: progress() == 300, 60, "six chunks approved, the seventh waiting for its lock")
+        processes.wait_for(
+            lambda: progress() == 300, 60, "six chunks approved, the seventh waiting for its lock"
+        )
         time.sleep(0.5)
-        _stop(worker)  # SIGKILL in the middle of the seventh chunk's transaction
+        processes.stop(worker)  # SIGKILL in the middle of the seventh chunk's transaction
         holder.rollback()
         holder.close()
 
@@ -153,11 +107,13 @@ def test_worker_killed_mid_bulk_approval_a_new_worker_finishes_it_each_once(sam,
         assert Message.objects.filter(event="approved").count() == 600
 
         time.sleep(VISIBILITY_TIMEOUT + 0.5)
-        worker = _start_worker(log)  # the broker gives it the task the dead worker never acknowledged
+        worker = _start_worker(
+            log, tmp_path
+        )  # the broker gives it the task the dead worker never acknowledged
         done = lambda: BulkApproval.objects.get(pk=job.pk).state == JobState.DONE  # noqa: E731
-        _wait_for(done, 90, "the new worker to finish the job")
+        processes.wait_for(done, 90, "the new worker to finish the job")
     finally:
-        _stop(worker, signal.SIGTERM)
+        processes.stop(worker, signal.SIGTERM)
         log.close()
 
     job.refresh_from_db()
@@ -169,7 +125,8 @@ def test_worker_killed_mid_bulk_approval_a_new_worker_finishes_it_each_once(sam,
     assert len(logs) == PROPOSALS and set(logs.values()) == {1}
     told = Counter(Message.objects.filter(event="approved").values_list("ticket", "channel"))
     assert len(told) == 2 * PROPOSALS and set(told.values()) == {1}  # WhatsApp and email, once each
-    handed_over = Counter(_queued("remedies"))  # apply_remedy, published after each chunk's commit
+    # apply_remedies, batches of remedy ids published after each chunk's commit
+    handed_over = Counter(remedy_id for batch in _queued("remedies") for remedy_id in batch)
     assert set(handed_over) == set(ids) and set(handed_over.values()) == {1}
     delivered = Counter(message_id for batch in _queued("deliveries") for message_id in batch)
     assert set(delivered) == set(Message.objects.filter(event="approved").values_list("pk", flat=True))

@@ -5,8 +5,6 @@ import time
 from collections import Counter
 
 import pytest
-from celery import Celery
-from django.conf import settings
 
 from notifications.models import Direction, Message, MessageStatus
 from tests import processes
@@ -29,19 +27,6 @@ def _worker_env(twilio, smtp, tmp_path):
         CELERY_VISIBILITY_TIMEOUT=CLAIM_TIMEOUT,
         OUTBOX_CLAIM_TIMEOUT_SECONDS=CLAIM_TIMEOUT,
     )
-
-
-@pytest.fixture
-def broker():
-    import redis
-
-    url = processes.broker_url()
-    redis.Redis.from_url(url).flushdb()
-    app = Celery("test-client", broker=url, set_as_current=False)
-    app.conf.task_routes = settings.CELERY_TASK_ROUTES  # publish where the product's tasks go
-    yield app
-    app.close()
-    redis.Redis.from_url(url).flushdb()
 
 
 def test_worker_killed_mid_delivery_every_message_sent_exactly_once(

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from celery import Celery
 from django.conf import settings
 from django.core.files.base import ContentFile
 from PIL import Image
@@ -41,19 +40,6 @@ def _slow_screenshot():
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, "PNG", compress_level=1)
     return path.read_bytes()
-
-
-@pytest.fixture
-def broker():
-    import redis
-
-    url = processes.broker_url()
-    redis.Redis.from_url(url).flushdb()
-    app = Celery("test-client", broker=url, set_as_current=False)
-    app.conf.task_routes = settings.CELERY_TASK_ROUTES
-    yield app
-    app.close()
-    redis.Redis.from_url(url).flushdb()
 
 
 def test_worker_killed_mid_processing_loses_nothing(broker, tmp_path):
