@@ -445,6 +445,7 @@ SPECTACULAR_SETTINGS = {
         "StaffReplyChannelEnum": ["whatsapp", "email", "note"],
         "EvidenceStateEnum": "tickets.models.Evidence.State",
         "TicketStateEnum": "tickets.models.State",
+        "VerificationOutcomeEnum": "verification.models.Outcome",
     },
     # Swagger UI served from our own static files (drf-spectacular-sidecar): /api/docs/ works offline.
     "SWAGGER_UI_DIST": "SIDECAR",

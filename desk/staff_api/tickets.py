@@ -302,7 +302,7 @@ class VerificationSerializer(serializers.Serializer):
     duplicate = serializers.SerializerMethodField(
         help_text="Another ticket claims, or was remedied for, the same serial number or order."
     )
-    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    duplicate_of = serializers.CharField(source="duplicate_of.reference", read_only=True, allow_null=True)
     checked_at = serializers.DateTimeField(allow_null=True)
     record = serializers.SerializerMethodField(help_text="What the platform's records say.")
 
