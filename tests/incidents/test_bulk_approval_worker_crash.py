@@ -169,7 +169,8 @@ def test_worker_killed_mid_bulk_approval_a_new_worker_finishes_it_each_once(sam,
     assert len(logs) == PROPOSALS and set(logs.values()) == {1}
     told = Counter(Message.objects.filter(event="approved").values_list("ticket", "channel"))
     assert len(told) == 2 * PROPOSALS and set(told.values()) == {1}  # WhatsApp and email, once each
-    handed_over = Counter(_queued("remedies"))  # apply_remedy, published after each chunk's commit
+    # apply_remedies, a batch published after each chunk's commit
+    handed_over = Counter(remedy_id for batch in _queued("remedies") for remedy_id in batch)
     assert set(handed_over) == set(ids) and set(handed_over.values()) == {1}
     delivered = Counter(message_id for batch in _queued("deliveries") for message_id in batch)
     assert set(delivered) == set(Message.objects.filter(event="approved").values_list("pk", flat=True))
