@@ -182,7 +182,7 @@ def consult(ticket, serials, source, stampings):
 
 
 UNAVAILABLE_FIELDS = ["outcome", "reason", "attempts", "checked_at", "next_attempt_at", "last_error"]
-JUDGED_FIELDS = [*UNAVAILABLE_FIELDS, "record", "duplicate_of", "proposed_at"]
+JUDGED_FIELDS = [*UNAVAILABLE_FIELDS, "record", "duplicate_of_id", "proposed_at"]
 
 
 def record(judged, now):
@@ -221,7 +221,7 @@ def record(judged, now):
                 unavailable.append(verification)
             else:
                 settled.append((locked[ticket.pk], serials, found, verification))
-        Verification.objects.bulk_update(unavailable, UNAVAILABLE_FIELDS)
+        _write(unavailable, UNAVAILABLE_FIELDS)
         originals = find_originals([(ticket, serials) for ticket, serials, _found, _v in settled])
         proposals = []
         for ticket, _serials, judgement, verification in settled:
@@ -248,8 +248,21 @@ def record(judged, now):
         if flagged:
             Ticket.objects.filter(pk__in=flagged).update(possible_duplicate=True)
         _propose(proposals, now)
-        Verification.objects.bulk_update([v for *_rest, v in settled], JUDGED_FIELDS)
+        _write([v for *_rest, v in settled], JUDGED_FIELDS)
     return results
+
+
+def _write(verifications, fields):
+    """`bulk_update` of these fields at a fraction of its cost: one UPDATE per set of equal values (a
+    batch's outcomes share most of theirs), and the platform's records, each its own, in one more."""
+    shared = [name for name in fields if name != "record"]
+    alike = defaultdict(list)
+    for verification in verifications:
+        alike[tuple(getattr(verification, name) for name in shared)].append(verification.pk)
+    for values, ids in alike.items():
+        Verification.objects.filter(pk__in=ids).update(**dict(zip(shared, values, strict=True)))
+    if "record" in fields and verifications:
+        Verification.objects.bulk_update(verifications, ["record"])
 
 
 def _note_unavailable(verification, error, now):
