@@ -1,9 +1,9 @@
 """Verify a ticket's claim against the platform's records; the system proposes the remedy they confirm.
 
-The platform is asked outside any transaction; the outcome is then stored on the locked ticket, where
-the system proposal is made at most once per ticket (`Verification.proposed_at`), never for a ticket
-that duplicates another's serial number or order, and never for a serial number another ticket's
-remedy holds (`RemedyClaim`, unique by key).
+The platform is asked outside any transaction; the outcomes of a batch are then stored set-based on
+its locked tickets, where the system proposal is made at most once per ticket
+(`Verification.proposed_at`), never for a ticket that duplicates another's serial number or order,
+and never for a serial number another ticket's remedy holds (`RemedyClaim`, unique by key).
 """
 
 import logging
