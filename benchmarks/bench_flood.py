@@ -218,7 +218,6 @@ def main():  # noqa: PLR0915 - one linear script
     from notifications.delivery import DELIVERABLE
     from notifications.models import Message, MessageChannel, MessageStatus
     from refunds.models import LedgerEntry, Remedy, RemedyState
-    from refunds.services import schedule_applications
     from tests.factories import UserFactory
     from tickets.groups import ensure_groups
     from tickets.models import State, Ticket
@@ -253,14 +252,9 @@ def main():  # noqa: PLR0915 - one linear script
         ("media,verification", args.verification),
         ("default", args.default),
     ]
-    # The bulk approval (on `default`) hands its remedies over in batches once it is done, with
-    # refunds.services.schedule_applications, as the set-based approval does (issue 11's approval
-    # work); its per-approval hand-off is held back meanwhile.
-    held = {**env, "REMEDIES_PAUSED": "1"}
-    workers = [
-        start_celery_worker(held if queues == "default" else env, concurrency, queues)
-        for queues, concurrency in layout
-    ]
+    # The bulk approval (on `default`) hands each chunk's approved remedies to the remedies worker as
+    # the chunk commits (refunds.services.schedule_applications, the twin of the approval's hook).
+    workers = [start_celery_worker(env, concurrency, queues) for queues, concurrency in layout]
     figures, checks, ok = {}, {}, True
     try:
         wait_until(lambda: len(current_app.control.ping(timeout=0.5)) >= len(workers), 120, "the workers")
@@ -307,9 +301,7 @@ def main():  # noqa: PLR0915 - one linear script
         job.refresh_from_db()
         checks["approved"], checks["approval_failures"] = job.approved, len(job.failures)
 
-        # 3. application of the approved remedies, handed to the remedies worker in batches
-        approved = Remedy.objects.filter(ticket_id__in=ids, state=RemedyState.APPROVED)
-        schedule_applications(approved.order_by("pk").values_list("pk", flat=True))
+        # 3. application of the approved remedies, handed over by the approval chunk by chunk
         applied = Remedy.objects.filter(ticket_id__in=ids, state=RemedyState.APPLIED)
         wait_until(lambda: applied.count() >= job.approved, args.timeout, "the applications")
         figures["apply"] = time.perf_counter() - started
@@ -400,8 +392,9 @@ def main():  # noqa: PLR0915 - one linear script
         f"{checks['proposed']:,} system proposals",
         f"- approval (`start_bulk_approval` until the job is done): **{figures['approve']:.1f} s** (target 30 s), "
         f"{checks['approved']:,} approved, {checks['approval_failures']} failures",
-        f"- application: every remedy applied **{figures['apply_after_approval']:.1f} s** after the approval "
-        f"finished and handed them over (target 120 s), {figures['apply']:.1f} s after it started; workers' CPU for approval and "
+        f"- application (each approval chunk hands its remedies over as it commits): every remedy applied "
+        f"**{figures['apply_after_approval']:.1f} s** after the approval finished (target 120 s), "
+        f"{figures['apply']:.1f} s after it started; workers' CPU for approval and "
         f"application {figures['approve_apply_cpu'] * 1000 / n:.1f} ms per remedy (notifications' publishing included)",
         f"- checks: {checks['applied']:,} applied, {checks['ledger']:,} ledger entries, {checks['resolved']:,} "
         f"tickets resolved, {checks['platform']:,} adjustments at the platform double, {checks['platform_twice']} "

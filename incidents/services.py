@@ -73,9 +73,33 @@ def refuse_held_system_proposal(*, ticket):
     """Refuse the system's proposal for a report linked to an incident whose proposals wait for agents."""
     held = Incident.objects.filter(links__ticket=ticket, auto_propose=False).order_by("pk").first()
     if held is not None:
-        raise TransitionForbidden(
-            _("Incident “%(title)s” leaves its confirmed reports to an agent.") % {"title": held.title}
+        raise _held(held.title)
+
+
+def refuse_held_system_proposals(changes):
+    """`refuse_held_system_proposal` for the system's proposals fired in bulk: one query for the set,
+    each held item refused on its own with the same message (its first such incident's title)."""
+    if not changes:
+        return
+    links = (
+        IncidentTicket.objects.filter(
+            ticket__in=[change.ticket for change in changes], incident__auto_propose=False
         )
+        .order_by("incident_id")
+        .values_list("ticket_id", "incident__title")
+    )
+    held = {}
+    for ticket_id, title in links:
+        held.setdefault(ticket_id, title)
+    for change in changes:
+        if change.ticket.pk in held:
+            change.refuse(_held(held[change.ticket.pk]))
+
+
+def _held(title):
+    return TransitionForbidden(
+        _("Incident “%(title)s” leaves its confirmed reports to an agent.") % {"title": title}
+    )
 
 
 def link_new_report(*, ticket):

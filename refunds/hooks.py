@@ -11,18 +11,23 @@ from django.db import transaction
 
 from refunds import consistency, services
 from refunds.models import Remedy
-from tickets import roles, workflow
+from tickets import workflow
 
 
 @workflow.on("propose_remedy", before=True)
 def create_proposal(change, params):
     services.create_proposal(
         ticket=change.ticket,
-        proposed_by=change.actor if roles.actor_kind(change.actor) == "staff" else None,  # None: system
+        proposed_by=services.proposer(change.actor),  # None: the system
         quantity=params.get("quantity"),
         amount=params.get("amount"),
         note=params.get("note") or "",
     )
+
+
+@workflow.twin(create_proposal)
+def create_proposals(changes):
+    services.create_proposals(changes)
 
 
 @workflow.on("approve", before=True)

@@ -34,6 +34,7 @@ from refunds import retries
 from refunds.gateways import GatewayError, gateway_for
 from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
 from refunds.retries import claim_lease
+from tickets import roles
 from tickets import services as tickets
 from tickets.exceptions import InvalidParameter, TransitionNotAllowed
 from tickets.models import Category, RemedyPreference, Ticket
@@ -67,6 +68,42 @@ def remedy_kind_for(ticket):
 
 def create_proposal(*, ticket, proposed_by, quantity=None, amount=None, note=""):
     """The agent's proposal: stamps to restore, or rupiah to refund (by the applicant's choice)."""
+    remedy = _proposal(ticket, proposed_by, quantity, amount, note)
+    remedy.save()
+    ticket.forget_current_remedy()
+    return remedy
+
+
+def proposer(actor):
+    """Who a remedy names as its proposer: the staff member, or None for the system."""
+    return actor if roles.actor_kind(actor) == "staff" else None
+
+
+def create_proposals(changes):
+    """`create_proposal` for the items of a `propose_remedy` fired in bulk (the system's proposals of a
+    verification batch): each judged on its own and refused with the same message, the accepted ones
+    inserted in one statement."""
+    remedies = []
+    for change in changes:
+        params = change.params
+        try:
+            remedy = _proposal(
+                change.ticket,
+                proposer(change.actor),
+                params.get("quantity"),
+                params.get("amount"),
+                params.get("note"),
+            )
+        except InvalidParameter as exc:
+            change.refuse(exc)
+            continue
+        remedies.append(remedy)
+        change.ticket.forget_current_remedy()
+    return Remedy.objects.bulk_create(remedies)
+
+
+def _proposal(ticket, proposed_by, quantity, amount, note):
+    """The proposal `create_proposal` saves, built and checked (InvalidParameter says what is wrong)."""
     kind = remedy_kind_for(ticket)
     remedy = Remedy(ticket=ticket, kind=kind, proposed_by=proposed_by, note=note or "")
     if kind == RemedyKind.QUOTA:
@@ -84,8 +121,6 @@ def create_proposal(*, ticket, proposed_by, quantity=None, amount=None, note="")
         remedy.payout_method = ticket.payout_method
         remedy.payout_account = ticket.payout_account
         remedy.payout_name = ticket.payout_name
-    remedy.save()
-    ticket.forget_current_remedy()
     return remedy
 
 
@@ -475,6 +510,7 @@ __all__ = [
     "claim_many",
     "due_remedies",
     "create_proposal",
+    "create_proposals",
     "mark_approved",
     "mark_many_approved",
     "mark_retry",

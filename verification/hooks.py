@@ -20,6 +20,11 @@ def claim_serials(change, params):
     services.claim_serials(ticket=change.ticket)
 
 
+@workflow.twin(claim_serials)
+def claim_many_serials(changes):
+    services.claim_many_serials(changes)
+
+
 @workflow.on("send_back", before=True)
 def release_serials(change, params):
     services.release_serials(ticket=change.ticket)

@@ -193,13 +193,7 @@ def fire_many(name, *, items, actor=None):
                 if ticket_id not in tickets:
                     raise Ticket.DoesNotExist(f"no ticket {ticket_id}")
                 changes[index] = _judged(tickets[ticket_id], name, actor, params)
-            live = [change for change in changes.values() if change.refusal is None]
-            for position, hook in enumerate(before):
-                hook(live)
-                accepted = [change for change in live if change.refusal is None]
-                if position and len(accepted) != len(live):
-                    raise RuntimeError(f"{name}: a later before-twin refused after an earlier one wrote")
-                live = accepted
+            live = _run_before(before, [change for change in changes.values() if change.refusal is None])
             _change_states(live, spec.declaration, actor)
             Ticket.read_current_remedies([change.ticket for change in live])
             for hook in after:
@@ -207,6 +201,31 @@ def fire_many(name, *, items, actor=None):
             for index, change in changes.items():
                 refusals[index] = change.refusal
     return refusals
+
+
+def _run_before(before, live):
+    """The `before` twins on the live changes; the changes none of them refused.
+
+    A twin refuses an item before writing anything for it, but the twins before it have written for
+    that item already. Then the items' writes are rolled back to the savepoint taken before the first
+    twin and the twins run again for the items still accepted, as `fire` rolls back an item a later
+    hook refused; an item refused in any round stays refused (the cautious side: one that another
+    refused item's writes alone made refuse is not judged again).
+    """
+    while True:
+        savepoint = transaction.savepoint()
+        rerun = False
+        for position, hook in enumerate(before):
+            hook(live)
+            accepted = [change for change in live if change.refusal is None]
+            rerun = position > 0 and len(accepted) != len(live)
+            live = accepted
+            if rerun:
+                break
+        if not rerun:
+            transaction.savepoint_commit(savepoint)
+            return live
+        transaction.savepoint_rollback(savepoint)
 
 
 def _waves(items):
