@@ -36,7 +36,7 @@ from refunds.models import LedgerEntry, Remedy, RemedyKind, RemedyState
 from refunds.retries import claim_lease
 from tickets import roles
 from tickets import services as tickets
-from tickets.exceptions import InvalidParameter, TransitionNotAllowed
+from tickets.exceptions import InvalidParameter, TransitionNotAllowed, WorkflowError
 from tickets.models import Category, RemedyPreference, Ticket
 
 log = logging.getLogger(__name__)
@@ -366,7 +366,7 @@ def attempt_applications(*, remedy_ids):
     remedies = list(Remedy.objects.select_related("ticket").filter(pk__in=claimed).order_by("pk"))
     pool = _executor(max(settings.REMEDY_APPLY_THREADS, 1))
     calls = {pool.submit(_call_provider, remedy): remedy for remedy in remedies}
-    failures = {}
+    failures, successes = {}, []
     for call in as_completed(calls):
         remedy = calls[call]
         try:
@@ -378,13 +378,114 @@ def attempt_applications(*, remedy_ids):
             log.exception("Applying remedy %s failed unexpectedly", remedy.pk)
             release(remedy_id=remedy.pk, error=exc, retry_in=retries.retry_delay(max(remedy.attempts - 1, 0)))
             continue
-        try:
-            record_provider_success(
-                remedy_id=remedy.pk, provider_reference=provider_reference, gateway=gateway
-            )
-        except DatabaseError:
-            continue  # logged; the claim stays, and the sweep's re-sent request is answered 409
+        successes.append((remedy.pk, provider_reference, gateway))
+    record_provider_successes(successes)
     return failures
+
+
+def record_provider_successes(successes):
+    """Record many providers' successes, `(remedy_id, provider_reference, gateway)`, set-based: the
+    providers' answers noted first (one statement), then one transaction that applies them all
+    (`record_applications`). Should that transaction fail, each is recorded on its own
+    (`record_provider_success`, with its retries); a success that still cannot be recorded keeps its
+    claim, and the sweep's re-sent request is answered 409 and recorded once."""
+    if not successes:
+        return
+    try:
+        note_provider_successes(successes)
+        record_applications(successes)
+    except (DatabaseError, WorkflowError):
+        log.warning(
+            "Recording %s applied remedies together failed; recording each", len(successes), exc_info=True
+        )
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        for remedy_id, provider_reference, gateway in successes:
+            try:
+                record_provider_success(
+                    remedy_id=remedy_id, provider_reference=provider_reference, gateway=gateway
+                )
+            except DatabaseError:
+                continue  # logged; the claim stays, and the sweep's re-sent request is answered 409
+
+
+def note_provider_successes(successes):
+    """`note_provider_success` for many remedies, in one statement."""
+    references = {remedy_id: (reference or "")[:128] for remedy_id, reference, _gateway in successes}
+    now = timezone.now()
+    remedies = list(
+        Remedy.objects.filter(pk__in=references, state__in=[RemedyState.APPROVED, RemedyState.FAILED]).only(
+            "pk"
+        )
+    )
+    for remedy in remedies:
+        remedy.provider_reference, remedy.provider_confirmed_at = references[remedy.pk], now
+    Remedy.objects.bulk_update(remedies, ["provider_reference", "provider_confirmed_at"])
+
+
+def record_applications(successes):
+    """`record_application` for many remedies in one transaction: their tickets locked in id order,
+    then the remedies (the one lock order), each still approved applied once (one UPDATE), their
+    ledger entries in one INSERT (the one-to-one key on the remedy still forbids a second), and the
+    tickets resolved by `fire_many("remedy_applied")`, the applicants told in one INSERT. A remedy no
+    longer approved is left as `record_application` leaves it. Any refusal rolls the whole set back
+    (WorkflowError), for the caller to record each on its own."""
+    answers = {remedy_id: (reference, gateway) for remedy_id, reference, gateway in successes}
+    with transaction.atomic():
+        ticket_ids = Remedy.objects.filter(pk__in=answers).values_list("ticket_id", flat=True)
+        list(
+            Ticket.objects.select_for_update()
+            .filter(pk__in=list(ticket_ids))
+            .order_by("pk")
+            .values_list("pk")
+        )
+        remedies = list(
+            Remedy.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .filter(pk__in=answers)
+            .order_by("pk")
+        )
+        applied = []
+        now = timezone.now()
+        for remedy in remedies:
+            if remedy.state != RemedyState.APPROVED:
+                log.warning("Remedy %s confirmed while %s: nothing recorded", remedy.pk, remedy.state)
+                continue
+            reference, _gateway = answers[remedy.pk]
+            remedy.mark_applied(provider_reference=reference, at=now)
+            applied.append(remedy)
+        if not applied:
+            return []
+        updated = Remedy.objects.filter(pk__in=[r.pk for r in applied], state=RemedyState.APPROVED).update(
+            state=RemedyState.APPLIED, applied_at=now, last_error="", claimed_at=None, next_attempt_at=None
+        )
+        if updated != len(applied):
+            raise TransitionNotAllowed(_("Another change to this remedy happened first."))
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(
+                remedy=remedy,
+                ticket=remedy.ticket,
+                kind=remedy.kind,
+                quantity=remedy.quantity or 0,
+                amount=remedy.amount or 0,
+                account=remedy.account or remedy.payout_account,
+                gateway=answers[remedy.pk][1],
+                provider_reference=remedy.provider_reference,
+                created_at=now,
+            )
+            for remedy in applied
+        )
+        refusals = tickets.fire_many(
+            "remedy_applied",
+            items=[
+                (remedy.ticket_id, {"note": f"{answers[remedy.pk][1]}: {remedy.provider_reference}"})
+                for remedy in applied
+            ],
+        )
+        refused = next((refusal for refusal in refusals if refusal is not None), None)
+        if refused is not None:
+            raise refused  # rolls back the set: the caller records each on its own
+    return applied
 
 
 def record_provider_success(*, remedy_id, provider_reference, gateway):

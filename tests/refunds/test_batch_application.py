@@ -118,10 +118,10 @@ def test_a_worker_killed_between_the_platforms_success_and_the_recording_applies
 ):
     ids = approved(6)
 
-    def killed(**kwargs):
+    def killed(*args, **kwargs):
         raise WorkerKilled
 
-    monkeypatch.setattr(services, "record_provider_success", killed)
+    monkeypatch.setattr(services, "record_provider_successes", killed)
     with pytest.raises(WorkerKilled):
         apply_remedies(ids)
     deadline = time.monotonic() + 10
@@ -139,3 +139,81 @@ def test_a_worker_killed_between_the_platforms_success_and_the_recording_applies
     assert len(platform_double.requests) == 12  # each re-sent once with its key, answered 409
     assert applied_once(platform_double, ids)
     assert reconcile(day=timezone.localdate()) == []
+
+
+def _recorded(remedy_id):
+    """What recording a remedy's success writes, without ids and times."""
+    from notifications.models import Message
+    from tickets.models import TicketTransition
+
+    remedy = Remedy.objects.get(pk=remedy_id)
+    entry = remedy.ledger_entry
+    log = TicketTransition.objects.get(ticket_id=remedy.ticket_id, name="remedy_applied")
+    return {
+        "remedy": (
+            remedy.state,
+            remedy.claimed_at,
+            remedy.next_attempt_at,
+            remedy.last_error,
+            remedy.attempts,
+        ),
+        "ledger": (
+            entry.kind,
+            entry.quantity,
+            entry.amount,
+            entry.account == remedy.account,
+            entry.gateway,
+            entry.created_at == remedy.applied_at,
+        ),
+        "reference": entry.provider_reference == remedy.provider_reference != "",
+        "ticket": remedy.ticket.state,
+        "log": (log.source, log.target, log.actor_kind, log.note.startswith(f"{entry.gateway}: ")),
+        "told": sorted(
+            Message.objects.filter(ticket_id=remedy.ticket_id, event="remedy_applied").values_list(
+                "channel", "status"
+            )
+        ),
+    }
+
+
+def test_a_batch_records_what_one_application_records(approved, platform_double):
+    """The set-based recording (record_applications, fire_many) writes the rows the single path writes."""
+    from refunds.tasks import apply_remedy
+
+    single, many = approved(2), approved(3)
+    for remedy_id in single:
+        apply_remedy(remedy_id)
+    apply_remedies(many)
+    assert applied_once(platform_double, single + many)
+    expected = _recorded(single[0])
+    assert expected["told"]  # the applicant is told
+    for remedy_id in single + many:
+        assert _recorded(remedy_id) == expected
+    assert reconcile(day=timezone.localdate()) == []
+
+
+def test_a_batch_whose_recording_fails_records_each_on_its_own(approved, platform_double, monkeypatch):
+    from django.db import OperationalError
+
+    ids = approved(4)
+
+    def broken(successes):
+        raise OperationalError("the set-based recording failed")
+
+    monkeypatch.setattr(services, "record_applications", broken)
+    apply_remedies(ids)
+    assert applied_once(platform_double, ids)
+    assert reconcile(day=timezone.localdate()) == []
+
+
+def test_a_success_for_a_remedy_no_longer_approved_is_noted_not_applied(approved, platform_double):
+    ids = approved(3)
+    Remedy.objects.filter(pk=ids[0]).update(state=RemedyState.FAILED, last_error="given up")
+    successes = [(remedy_id, f"ref-{remedy_id}", "http") for remedy_id in ids]
+    services.record_provider_successes(successes)
+    noted = Remedy.objects.get(pk=ids[0])
+    assert (noted.state, noted.provider_reference) == (RemedyState.FAILED, f"ref-{ids[0]}")
+    assert not LedgerEntry.objects.filter(remedy_id=ids[0]).exists()
+    assert LedgerEntry.objects.filter(remedy_id__in=ids[1:]).count() == 2
+    services.record_provider_successes(successes[1:])  # recorded again (a redelivered task): nothing twice
+    assert LedgerEntry.objects.filter(remedy_id__in=ids[1:]).count() == 2
