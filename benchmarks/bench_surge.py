@@ -447,7 +447,7 @@ def main():
         "--nginx", action="store_true", help="the overload through a local nginx running docs/nginx.conf"
     )
     parser.add_argument(
-        "--nginx-conns", type=int, default=16, help="with --nginx: the reports nginx lets through at once"
+        "--nginx-conns", type=int, default=8, help="with --nginx: the reports nginx lets through at once"
     )
     parser.add_argument(
         "--relay", action="store_true", help="OUTBOX_RELAY on, with `manage.py relay_outbox` running beside"
