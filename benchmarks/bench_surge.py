@@ -329,7 +329,7 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
     log_format timing '$status $request_time $upstream_response_time $uri';
-    access_log {tmp}/access.log timing buffer=256k;
+    access_log {tmp}/access.log timing buffer=256k flush=1s;
     include {tmp}/emeterai.conf;
 }}
 """
@@ -372,6 +372,15 @@ def nginx_times(folder):
     return rows
 
 
+def nginx_errors(folder):
+    """nginx's error log, its lines counted by what went wrong (a 502 says which upstream failed how)."""
+    counts = {}
+    for line in (folder / "error.log").read_text().splitlines():
+        what = re.sub(r"^.*?\[(\w+)\] [\d#]+: (\*\d+ )?", r"\1: ", line).split(", client:")[0]
+        counts[what] = counts.get(what, 0) + 1
+    return counts
+
+
 def run_overload(env, args, rate, duration):
     """The overload against the two pools: reports to the intake pool; /healthz and the console probed
     on the other pool (and /healthz on the intake pool, to compare); with --nginx, all of it through
@@ -410,7 +419,10 @@ def run_overload(env, args, rate, duration):
                 urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30).read()
         before = stored("plain")
         probed = probing(probes, duration)
-        warm = len(nginx_times(folder)) if folder and (folder / "access.log").exists() else 0
+        warm = 0
+        if folder:
+            time.sleep(1.5)  # the access log's buffer flushed (flush=1s): the warm-up is not the figure
+            warm = len(nginx_times(folder))
         results = asyncio.run(overload(front, rate, duration, stamp=not use_nginx))
         health = probed()
         time.sleep(1)
@@ -419,6 +431,7 @@ def run_overload(env, args, rate, duration):
             stop(proxy)  # flushes the access log's buffer
             proxy = None
             summary["nginx"] = summarise_nginx(nginx_times(folder)[warm:], args.nginx_conns)
+            summary["nginx"]["errors"] = nginx_errors(folder)
         return summary
     finally:
         for process in (proxy, intake, other, relay):
