@@ -587,12 +587,17 @@ def write_results(rows, media, over, args):
         f"{args.overload_duration:g} --concurrency {args.concurrency} --workers {args.workers} --threads {args.threads} "
         f"--in-flight {args.in_flight} --queue-ms {args.queue_ms} --other-workers {args.other_workers} "
         f"--other-threads {args.other_threads} --intake-nice {args.intake_nice}{' --relay' if args.relay else ''}"
-        f"{f' --nginx --nginx-conns {args.nginx_conns}' if args.nginx else ''}`",
+        f"{f' --nginx --nginx-conns {args.nginx_conns}' if over and over.get('nginx') else ''}`",
         f"- Machine: {cpu_summary()}, {psql_version()}, Python {platform.python_version()}; date {now}",
         f"- gunicorn {args.workers} gthread workers x {args.threads} threads, DEBUG off, PostgreSQL `{DB_NAME}` "
         f"(fresh), RATE_LIMIT_REPORTS=off, no intake bound for the three closed-loop scenarios and "
-        f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process and INTAKE_MAX_QUEUE_MS={args.queue_ms} (the client "
-        "stamps X-Request-Start as a load balancer would) for the overload run, LOG_LEVEL=WARNING, "
+        f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process and INTAKE_MAX_QUEUE_MS={args.queue_ms} ("
+        + (
+            "nginx stamps X-Request-Start"
+            if args.nginx
+            else "the client stamps X-Request-Start as a load balancer would"
+        )
+        + ") for the overload run, LOG_LEVEL=WARNING, "
         + (
             "OUTBOX_RELAY on (`relay_outbox` running beside, its CPU counted as gunicorn's), "
             if args.relay
