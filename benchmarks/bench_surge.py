@@ -13,8 +13,14 @@ p99 of the admitted. Run as the production layout (README, "Separate capacity"; 
 reports go to the intake pool, and a second gunicorn pool of its own serves everything else; /healthz
 and a console page (the ticket list, as a logged-in supervisor) are polled on that other pool
 throughout, and /healthz on the intake pool too, for comparison.
+With --nginx (Debian's nginx on the PATH, else the overload runs without it and says so), a local
+nginx runs docs/nginx.conf itself in front of the two pools, as production would: it stamps
+X-Request-Start, sheds the reports beyond --nginx-conns in flight (503 with Retry-After) and logs each
+request's own time, so the admitted p50/p99 are read from nginx (the client's event loop, saturated by
+the flood, adds its lag to what it measures) as well as from the client; the probes go through it.
 
     .venv/bin/python benchmarks/bench_surge.py [--duration 20] [--concurrency 32] [--workers 4]
+    .venv/bin/python benchmarks/bench_surge.py --overload-only 1000 --overload-duration 20 --nginx
 """
 
 import argparse
@@ -24,8 +30,11 @@ import json
 import multiprocessing
 import os
 import platform
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -171,8 +180,9 @@ def drain_media(env, limit_seconds=60):
     }
 
 
-async def overload(base, rate, duration, max_in_flight=2000):
-    """Offer `rate` reports per second open-loop (a new request every 1/rate s, whatever the answers)."""
+async def overload(base, rate, duration, max_in_flight=2000, stamp=True):
+    """Offer `rate` reports per second open-loop (a new request every 1/rate s, whatever the answers);
+    `stamp`: the client sets X-Request-Start itself (no proxy in front to do it)."""
     bodies, _png = scenario_bodies("plain", count=200)
     results = []
     connector = aiohttp.TCPConnector(limit=max_in_flight)
@@ -184,10 +194,9 @@ async def overload(base, rate, duration, max_in_flight=2000):
             body, content_type = bodies[n % len(bodies)]
             started = time.perf_counter()
             try:
-                headers = {
-                    "Content-Type": content_type,
-                    "X-Request-Start": f"t={time.time():.3f}",
-                }  # as a proxy
+                headers = {"Content-Type": content_type}
+                if stamp:  # as a proxy would
+                    headers["X-Request-Start"] = f"t={time.time():.3f}"
                 async with session.post(base + "/api/v1/reports/", data=body, headers=headers) as response:
                     await response.read()
                     results.append(
@@ -305,9 +314,84 @@ def staff_session(env):
     return f"sessionid={result.stdout.split()[-1]}"
 
 
+NGINX_PRELUDE = """\
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+worker_rlimit_nofile 20000;
+events {{
+    worker_connections 8192;
+}}
+http {{
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    log_format timing '$status $request_time $upstream_response_time $uri';
+    access_log {tmp}/access.log timing buffer=256k flush=1s;
+    include {tmp}/emeterai.conf;
+}}
+"""
+
+
+def nginx_binary():
+    return shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None
+    )
+
+
+def start_nginx(intake_base, other_base, conns):
+    """docs/nginx.conf as it is, its ports and `listen 443 ssl` rewritten to loopback, under a bench
+    prelude (logs and temporary files in a folder of its own), as a child process (`daemon off`)."""
+    folder = Path(tempfile.mkdtemp(prefix="emeterai-bench-nginx-"))
+    folder.chmod(0o755)  # the worker runs as nobody when we are root
+    port = free_port()
+    site = (ROOT / "docs" / "nginx.conf").read_text()
+    site = site.replace("127.0.0.1:8001", intake_base.removeprefix("http://"))
+    site = site.replace("127.0.0.1:8002", other_base.removeprefix("http://"))
+    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{port} backlog=4096;")
+    site, count = re.subn(r"limit_conn emeterai_intake \d+;", f"limit_conn emeterai_intake {conns};", site)
+    assert count == 1, "docs/nginx.conf no longer bounds the reports with limit_conn"
+    (folder / "emeterai.conf").write_text(site)
+    (folder / "nginx.conf").write_text(NGINX_PRELUDE.format(tmp=folder))
+    command = [nginx_binary(), "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"]
+    process = subprocess.Popen(command)
+    wait_until_up(("127.0.0.1", port), process)
+    return process, f"http://127.0.0.1:{port}", folder
+
+
+def nginx_times(folder):
+    """From nginx's access log: (status, request seconds, whether nginx answered it without the pool)
+    of each report, as nginx saw them."""
+    rows = []
+    for line in (folder / "access.log").read_text().splitlines():
+        status, seconds, upstream, uri = line.split(" ", 3)
+        if uri == "/api/v1/reports/":
+            rows.append((int(status), float(seconds), upstream == "-"))
+    return rows
+
+
+def nginx_errors(folder):
+    """nginx's error log, its lines counted by what went wrong (a 502 says which upstream failed how)."""
+    counts = {}
+    for line in (folder / "error.log").read_text().splitlines():
+        what = re.sub(r"^.*?\[(\w+)\] [\d#]+: (\*\d+ )?", r"\1: ", line).split(", client:")[0]
+        counts[what] = counts.get(what, 0) + 1
+    return counts
+
+
 def run_overload(env, args, rate, duration):
     """The overload against the two pools: reports to the intake pool; /healthz and the console probed
-    on the other pool (and /healthz on the intake pool, to compare)."""
+    on the other pool (and /healthz on the intake pool, to compare); with --nginx, all of it through
+    nginx but the intake pool's /healthz."""
+    use_nginx = args.nginx and nginx_binary()
+    if args.nginx and not use_nginx:
+        print(
+            "nginx is not installed (apt-get install nginx-light): the overload runs without it", flush=True
+        )
+    if use_nginx:
+        env = dict(env, TRUSTED_PROXY_COUNT="1")
     cookie = {"Cookie": staff_session(env)}
     if not (ROOT / "staticfiles" / "staticfiles.json").exists():  # the console's pages need the manifest
         subprocess.run(
@@ -316,7 +400,12 @@ def run_overload(env, args, rate, duration):
     intake, intake_base = start_server(env, args, nice=args.intake_nice)
     other, other_base = start_server(env, args, args.other_workers, args.other_threads)
     relay = start_relay(env) if args.relay else None
+    proxy, folder = None, None
     try:
+        front = intake_base
+        if use_nginx:
+            proxy, front, folder = start_nginx(intake_base, other_base, args.nginx_conns)
+            other_base = front  # everything but the reports goes from nginx to the other pool
         probes = {
             "healthz": (other_base + "/healthz", {}),
             "console": (other_base + CONSOLE_PAGE, cookie),
@@ -324,20 +413,32 @@ def run_overload(env, args, rate, duration):
         }
         # Warm-up: every worker of both pools past its first requests (imports, URLconf, templates).
         bodies, _png = scenario_bodies("plain", count=50)
-        asyncio.run(load(intake_base + "/api/v1/reports/", bodies, 3, 8))
+        asyncio.run(load(front + "/api/v1/reports/", bodies, 3, 8))
         for _ in range(4 * args.other_workers):
             for url, headers in probes.values():
                 urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30).read()
         before = stored("plain")
         probed = probing(probes, duration)
-        results = asyncio.run(overload(intake_base, rate, duration))
+        warm = 0
+        if folder:
+            time.sleep(1.5)  # the access log's buffer flushed (flush=1s): the warm-up is not the figure
+            warm = len(nginx_times(folder))
+        results = asyncio.run(overload(front, rate, duration, stamp=not use_nginx))
         health = probed()
         time.sleep(1)
-        return summarise_overload(results, health, stored("plain") - before, rate)
+        summary = summarise_overload(results, health, stored("plain") - before, rate)
+        if use_nginx:
+            stop(proxy)  # flushes the access log's buffer
+            proxy = None
+            summary["nginx"] = summarise_nginx(nginx_times(folder)[warm:], args.nginx_conns)
+            summary["nginx"]["errors"] = nginx_errors(folder)
+        return summary
     finally:
-        for process in (intake, other, relay):
+        for process in (proxy, intake, other, relay):
             if process:
                 stop(process)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main():
@@ -355,6 +456,12 @@ def main():
     parser.add_argument("--in-flight", type=int, default=2, help="INTAKE_MAX_IN_FLIGHT per process")
     parser.add_argument("--queue-ms", type=int, default=200, help="INTAKE_MAX_QUEUE_MS for the overload")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--nginx", action="store_true", help="the overload through a local nginx running docs/nginx.conf"
+    )
+    parser.add_argument(
+        "--nginx-conns", type=int, default=8, help="with --nginx: the reports nginx lets through at once"
+    )
     parser.add_argument(
         "--relay", action="store_true", help="OUTBOX_RELAY on, with `manage.py relay_outbox` running beside"
     )
@@ -438,6 +545,23 @@ def summarise_overload(results, health, stored_count, rate):
     }
 
 
+def summarise_nginx(rows, conns):
+    """The reports as nginx saw them: how many it shed itself, and the admitted ones' own time."""
+    admitted = sorted(seconds for status, seconds, _ in rows if 200 <= status < 300)
+    statuses = {}
+    for status, _seconds, by_nginx in rows:
+        key = f"{status} (nginx)" if by_nginx else str(status)
+        statuses[key] = statuses.get(key, 0) + 1
+    return {
+        "limit_conn": conns,
+        "logged": len(rows),
+        "statuses": statuses,
+        "p50_admitted_ms": percentile(admitted, 0.5) * 1000,
+        "p99_admitted_ms": percentile(admitted, 0.99) * 1000,
+        "max_admitted_ms": (admitted[-1] if admitted else 0) * 1000,
+    }
+
+
 def _probe_summary(answers):
     latencies = sorted(latency for _status, latency in answers)
     return {
@@ -462,12 +586,18 @@ def write_results(rows, media, over, args):
         f"- Command: `.venv/bin/python benchmarks/bench_surge.py --duration {args.duration:g} --overload-duration "
         f"{args.overload_duration:g} --concurrency {args.concurrency} --workers {args.workers} --threads {args.threads} "
         f"--in-flight {args.in_flight} --queue-ms {args.queue_ms} --other-workers {args.other_workers} "
-        f"--other-threads {args.other_threads} --intake-nice {args.intake_nice}{' --relay' if args.relay else ''}`",
+        f"--other-threads {args.other_threads} --intake-nice {args.intake_nice}{' --relay' if args.relay else ''}"
+        f"{f' --nginx --nginx-conns {args.nginx_conns}' if over and over.get('nginx') else ''}`",
         f"- Machine: {cpu_summary()}, {psql_version()}, Python {platform.python_version()}; date {now}",
         f"- gunicorn {args.workers} gthread workers x {args.threads} threads, DEBUG off, PostgreSQL `{DB_NAME}` "
         f"(fresh), RATE_LIMIT_REPORTS=off, no intake bound for the three closed-loop scenarios and "
-        f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process and INTAKE_MAX_QUEUE_MS={args.queue_ms} (the client "
-        "stamps X-Request-Start as a load balancer would) for the overload run, LOG_LEVEL=WARNING, "
+        f"INTAKE_MAX_IN_FLIGHT={args.in_flight} per process and INTAKE_MAX_QUEUE_MS={args.queue_ms} ("
+        + (
+            "nginx stamps X-Request-Start"
+            if args.nginx
+            else "the client stamps X-Request-Start as a load balancer would"
+        )
+        + ") for the overload run, LOG_LEVEL=WARNING, "
         + (
             "OUTBOX_RELAY on (`relay_outbox` running beside, its CPU counted as gunicorn's), "
             if args.relay
@@ -502,7 +632,8 @@ def write_results(rows, media, over, args):
             f"{args.overload_duration:g} s ({over['offered']} requests): answers {over['statuses']}; "
             f"2xx {over['admitted']}, tickets stored {over['stored']}; refusals without Retry-After: "
             f"{over['refused_without_retry_after']}; admitted p50 {over['p50_admitted_ms']:.0f} ms, "
-            f"p99 {over['p99_admitted_ms']:.0f} ms.",
+            f"p99 {over['p99_admitted_ms']:.0f} ms (as the client measured them)."
+            + _nginx_line(over.get("nginx")),
             f"- Meanwhile, every 0.25 s, on the other pool ({args.other_workers} gthread worker x "
             f"{args.other_threads} threads): "
             + _probe_line(over["probes"]["healthz"], "/healthz")
@@ -515,6 +646,17 @@ def write_results(rows, media, over, args):
             + ".",
         ]
     write_section("bench_surge", "\n".join(lines))
+
+
+def _nginx_line(seen):
+    if not seen:
+        return ""
+    return (
+        f" Through nginx (docs/nginx.conf, `limit_conn` {seen['limit_conn']}, X-Request-Start stamped by "
+        f"nginx, the probes below through it too): nginx logged {seen['logged']} reports, answers "
+        f"{seen['statuses']}; **admitted as nginx timed them: p50 {seen['p50_admitted_ms']:.0f} ms, p99 "
+        f"{seen['p99_admitted_ms']:.0f} ms**, slowest {seen['max_admitted_ms']:.0f} ms."
+    )
 
 
 def _probe_line(probe, what):

@@ -9,6 +9,8 @@ report and the functions with the most cumulative time.
     .venv/bin/python benchmarks/profile_report.py [--count 300] [--top 25] [--relay]
 
 --relay: OUTBOX_RELAY on, so the request only commits its outbox rows (no broker publish).
+--screenshot: the report of bench_surge's screenshot scenario instead (multipart, category
+stamp_failed with a serial number, one 1080x2400 PNG stored pending).
 --media N: instead, the media worker's `process_image` on benchmarks' 1080x2400 screenshot, N times
 with Pillow and N times with libvips (when pyvips is installed): median CPU per screenshot.
 """
@@ -38,6 +40,7 @@ def main():
         default="memory://",
         help="where the deliveries are published, e.g. redis://127.0.0.1:6379/14",
     )
+    parser.add_argument("--screenshot", action="store_true", help="the multipart report with a 1080x2400 PNG")
     parser.add_argument("--media", type=int, default=0, help="time process_image N times per image library")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="emeterai-profile-")
@@ -72,9 +75,18 @@ def main():
         "description": "Kuota berkurang tapi dokumen gagal.",
     }
 
+    if args.screenshot:
+        from benchmarks.bench_intake import scenario_bodies
+
+        bodies, _png = scenario_bodies("screenshot", count=2 * args.count + 20)
+
     def post(n):
-        data = {**body, "email": f"pelapor{n}@example.com", "whatsapp": f"0812{n:08d}"}
-        response = client.post("/api/v1/reports/", json.dumps(data), content_type="application/json")
+        if args.screenshot:
+            content, content_type = bodies[n]
+        else:
+            data = {**body, "email": f"pelapor{n}@example.com", "whatsapp": f"0812{n:08d}"}
+            content, content_type = json.dumps(data), "application/json"
+        response = client.post("/api/v1/reports/", content, content_type=content_type)
         assert response.status_code == 201, response.content
 
     for n in range(20):  # warm-up: imports, translations, first queries

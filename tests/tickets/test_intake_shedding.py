@@ -1,9 +1,15 @@
 """Intake over capacity: answered 503 at once with Retry-After, nothing stored, the form's values and
 screenshot kept; the console, the health checks and the webhooks are never shed."""
 
+import json
+import re
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 from notifications.models import Message
 from tests.tickets.intake_helpers import stamp_failed
@@ -106,3 +112,39 @@ def test_a_report_that_did_not_wait_is_admitted(client, settings):
     settings.INTAKE_MAX_QUEUE_MS = 500
     response = client.post(URL, stamp_failed(), HTTP_X_REQUEST_START=f"t={time.time():.3f}")
     assert response.status_code == 201
+
+
+NGINX_CONF = Path(django_settings.BASE_DIR) / "docs" / "nginx.conf"
+
+
+def nginx_refusal(language):
+    """The body and Retry-After docs/nginx.conf answers with for a report it sheds itself."""
+    text = NGINX_CONF.read_text()
+    bodies = dict(re.findall(r"^\s*(default|\"~\*\^en\") '(.*)';$", text, re.MULTILINE))
+    (retry_after,) = re.findall(r"add_header Retry-After (\d+) always;", text)
+    return json.loads(bodies["default" if language == "id" else '"~*^en"']), retry_after
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_nginx_sheds_with_the_applications_own_answer(client, intake_full, language):
+    """nginx's refusal (docs/nginx.conf, limit_conn) must read as the application's, in both languages."""
+    response = client.post(URL, stamp_failed(), HTTP_ACCEPT_LANGUAGE=language)
+    body, retry_after = nginx_refusal(language)
+    assert body == response.json() and retry_after == response["Retry-After"]
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_the_documented_nginx_configuration_is_valid(tmp_path):
+    site = NGINX_CONF.read_text().replace("listen 443 ssl;", "listen 127.0.0.1:8443;")
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}} "
+        f"http {{ access_log off; include {tmp_path}/site.conf; }}"
+    )
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
