@@ -16,12 +16,15 @@ Environment: BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432), BENCH_
 """
 
 import argparse
+import base64
 import datetime
+import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +178,13 @@ def main():
     logged_once = logs == TicketTransition.objects.filter(name="approve").values("ticket").distinct().count()
     messages = Message.objects.filter(event="approved").count()
     tickets = Ticket.objects.filter(state=State.APPROVED).count()
-    handed_over = broker.llen("remedies")  # apply_remedy tasks published after each chunk's commit
+    # apply_remedies tasks (REMEDY_APPLY_BATCH ids each) published after each chunk's commit
+    handed = Counter(
+        remedy_id
+        for raw in broker.lrange("remedies", 0, -1)
+        for remedy_id in json.loads(base64.b64decode(json.loads(raw)["body"]))[0][0]
+    )
+    handed_over = len(handed) if set(handed.values()) <= {1} and set(handed) <= set(ids) else -1
     moves = len(set(progress))
     run = job.finished_at - job.started_at if job.finished_at else None
     connections.close_all()
@@ -201,7 +210,7 @@ def main():
         f"- progress seen moving {moves} times while polling every 0.1 s",
         f"- checks: {approved} approved by the supervisor, {tickets} tickets approved, {logs} log rows "
         f"(one per ticket: {logged_once}), {messages} outbox messages (WhatsApp + email), "
-        f"{handed_over} remedies handed to the `remedies` queue, failures {len(job.failures)}",
+        f"{handed_over} remedies handed to the `remedies` queue, each once, failures {len(job.failures)}",
         f"- setup (bulk INSERTs, not measured): {setup:.1f} s",
     ]
     section = "\n".join(
