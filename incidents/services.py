@@ -169,11 +169,14 @@ def run_bulk_approval(*, job_id, seconds=None):
 def stalled_bulk_approvals():
     """Jobs not done with no chunk committed for longer than the lease: their task was lost (a worker
     killed past the broker's redelivery, the time limit, a broker that lost it before it started)."""
-    stale = timezone.now() - timedelta(seconds=settings.INCIDENT_APPROVAL_LEASE_SECONDS)
+    return _untouched(BulkApproval, settings.INCIDENT_APPROVAL_LEASE_SECONDS)
+
+
+def _untouched(model, lease_seconds):
+    """The ids of a job model's rows not done and not touched for `lease_seconds`."""
+    stale = timezone.now() - timedelta(seconds=lease_seconds)
     return list(
-        BulkApproval.objects.exclude(state=JobState.DONE)
-        .filter(touched_at__lt=stale)
-        .values_list("pk", flat=True)
+        model.objects.exclude(state=JobState.DONE).filter(touched_at__lt=stale).values_list("pk", flat=True)
     )
 
 
@@ -265,9 +268,4 @@ def _mark_noticed(incident, ticket_ids, version):
 
 def unfinished_notice_runs():
     """Runs not done whose last batch started longer ago than the lease: their chain of tasks died."""
-    stale = timezone.now() - timedelta(seconds=settings.INCIDENT_NOTICE_LEASE_SECONDS)
-    return list(
-        NoticeRun.objects.exclude(state=JobState.DONE)
-        .filter(touched_at__lt=stale)
-        .values_list("pk", flat=True)
-    )
+    return _untouched(NoticeRun, settings.INCIDENT_NOTICE_LEASE_SECONDS)

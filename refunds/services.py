@@ -423,6 +423,25 @@ def note_provider_successes(successes):
     Remedy.objects.bulk_update(remedies, ["provider_reference", "provider_confirmed_at"])
 
 
+def _ledger_entry(remedy, gateway):
+    """The ledger entry of an applied remedy (one per remedy, by the one-to-one key)."""
+    return LedgerEntry(
+        remedy=remedy,
+        ticket=remedy.ticket,
+        kind=remedy.kind,
+        quantity=remedy.quantity or 0,
+        amount=remedy.amount or 0,
+        account=remedy.account or remedy.payout_account,
+        gateway=gateway,
+        provider_reference=remedy.provider_reference,
+        created_at=remedy.applied_at,
+    )
+
+
+def _applied_note(remedy, gateway):
+    return f"{gateway}: {remedy.provider_reference}"
+
+
 def record_applications(successes):
     """`record_application` for many remedies in one transaction: their tickets locked in id order,
     then the remedies (the one lock order), each still approved applied once (one UPDATE), their
@@ -461,24 +480,11 @@ def record_applications(successes):
         )
         if updated != len(applied):
             raise TransitionNotAllowed(_("Another change to this remedy happened first."))
-        LedgerEntry.objects.bulk_create(
-            LedgerEntry(
-                remedy=remedy,
-                ticket=remedy.ticket,
-                kind=remedy.kind,
-                quantity=remedy.quantity or 0,
-                amount=remedy.amount or 0,
-                account=remedy.account or remedy.payout_account,
-                gateway=answers[remedy.pk][1],
-                provider_reference=remedy.provider_reference,
-                created_at=now,
-            )
-            for remedy in applied
-        )
+        LedgerEntry.objects.bulk_create(_ledger_entry(remedy, answers[remedy.pk][1]) for remedy in applied)
         refusals = tickets.fire_many(
             "remedy_applied",
             items=[
-                (remedy.ticket_id, {"note": f"{answers[remedy.pk][1]}: {remedy.provider_reference}"})
+                (remedy.ticket_id, {"note": _applied_note(remedy, answers[remedy.pk][1])})
                 for remedy in applied
             ],
         )
@@ -555,18 +561,8 @@ def record_application(*, remedy_id, provider_reference, gateway):
                 "next_attempt_at",
             ]
         )
-        LedgerEntry.objects.create(
-            remedy=remedy,
-            ticket=remedy.ticket,
-            kind=remedy.kind,
-            quantity=remedy.quantity or 0,
-            amount=remedy.amount or 0,
-            account=remedy.account or remedy.payout_account,
-            gateway=gateway,
-            provider_reference=remedy.provider_reference,
-            created_at=remedy.applied_at,
-        )
-        tickets.fire("remedy_applied", ticket=remedy.ticket, note=f"{gateway}: {remedy.provider_reference}")
+        _ledger_entry(remedy, gateway).save()
+        tickets.fire("remedy_applied", ticket=remedy.ticket, note=_applied_note(remedy, gateway))
     return remedy
 
 
